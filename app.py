@@ -1,0 +1,106 @@
+"""Multimodal AI Studio — assembles the tabs registered in tabs.TABS and launches Gradio.
+
+    python app.py                       # http://127.0.0.1:7860, studio checkpoints, CPU
+    python app.py --device cuda --backend onnxruntime --preload
+    GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=7860 python app.py   # Hugging Face Spaces
+
+No model is loaded at start: each tab loads its model on first use, with a progress message
+(``--preload`` loads them before the server answers).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+T0 = time.perf_counter()
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no phoning home from a learner's laptop
+os.environ.setdefault("HF_HUB_OFFLINE", "1")                 # weights come from disk, never the hub
+
+import gradio as gr  # noqa: E402
+import torch  # noqa: E402
+
+from models.images import MAX_UPLOAD_BYTES  # noqa: E402
+from tabs import TABS  # noqa: E402
+from tabs.common import StudioContext  # noqa: E402
+from tabs.i18n import i18n, t  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+CSS = """
+.gradio-container {max-width: 1400px !important}
+footer {visibility: hidden}
+"""
+
+
+def default_threads() -> int:
+    """Torch intra-op threads. On small machines one thread per request is fastest: with 2 cores a
+    second busy torch thread contends with the web server and the browser and slows small ops 5-30x
+    (FIELD_NOTES "CPU threads"). Bigger machines get half their cores, at most 8."""
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else min(8, cores // 2)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs internet)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu, cuda, cuda:1 …")
+    p.add_argument("--backend", default="eager", choices=["eager", "compiled", "onnxruntime", "tensorrt"],
+                   help="the runtime every tab starts on (each tab can switch)")
+    p.add_argument("--preload", action="store_true", help="load every tab's default model before serving")
+    p.add_argument("--threads", type=int, default=default_threads(), help="torch / ONNX Runtime CPU threads")
+    p.add_argument("--cache-dir", type=Path, default=None, help="where ONNX files and engines are cached")
+    return p.parse_args(argv)
+
+
+def build_demo(ctx: StudioContext) -> gr.Blocks:
+    """Build the Blocks with every registered tab (no model loads here)."""
+    with gr.Blocks(title="Multimodal AI Studio", analytics_enabled=False) as demo:
+        gr.Markdown(t("app.title"))
+        gr.Markdown(t("app.subtitle"))
+        with gr.Tabs():
+            for module_name in TABS:
+                importlib.import_module(module_name).build(ctx, demo)
+        gr.Markdown(t("app.footer"))
+    # Heavy actions declare their own concurrency groups (tabs.common.HEAVY / BENCH, limit 1 each);
+    # light ones (random image, toggles) share this default.
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    return demo
+
+
+def preload(ctx: StudioContext) -> None:
+    for module_name in TABS:
+        module = importlib.import_module(module_name)
+        if hasattr(module, "preload"):
+            module.preload(ctx)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per internal request is noise
+    torch.set_num_threads(args.threads)
+    ctx = StudioContext(device=args.device, backend=args.backend, cache_dir=args.cache_dir, preload=args.preload)
+    if args.preload:
+        preload(ctx)
+    demo = build_demo(ctx)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=CSS,
+                theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,
+                max_file_size=MAX_UPLOAD_BYTES,
+                footer_links=[])
+    print(f"Multimodal AI Studio ready on http://{args.host}:{args.port} in {time.perf_counter() - T0:.1f} s "
+          f"(device {args.device}, {args.threads} torch threads)", flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        demo.close()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Runtimes ("backends"): one class per runtime, chosen by name from ``BACKENDS``.
+
+    backend = create_backend("onnxruntime", graph, device="cpu")
+    outputs = backend(image=batch)          # {"logits": float32 ndarray}
+
+A runtime that cannot run here raises ``BackendUnavailable`` with its reason (and is listed as
+such by ``availability_table``); it never crashes the caller.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import (Backend, BackendFailed, BackendUnavailable, ExportableGraph, Progress,
+                   artifact_key, atomic_write_bytes, default_cache_dir)
+from .compiled import CompiledBackend
+from .eager import EagerBackend
+from .onnxruntime_backend import OnnxRuntimeBackend
+from .tensorrt_backend import TensorRTBackend
+
+# The order the UI lists them in: the reference first, then increasingly "far" from PyTorch.
+BACKENDS: dict[str, type[Backend]] = {
+    cls.name: cls for cls in (EagerBackend, CompiledBackend, OnnxRuntimeBackend, TensorRTBackend)
+}
+
+__all__ = ["BACKENDS", "Backend", "BackendFailed", "BackendUnavailable", "ExportableGraph",
+           "artifact_key", "atomic_write_bytes", "availability_table", "backend_names",
+           "create_backend", "default_cache_dir"]
+
+
+def backend_names() -> list[str]:
+    """Registered runtime names in display order."""
+    return list(BACKENDS)
+
+
+def availability_table(device: str = "cpu") -> list[tuple[str, str, bool, str]]:
+    """(name, label, ok, reason) for every runtime on ``device``; reason is "ok" when it runs."""
+    return [(name, cls.label, *cls.availability(device)) for name, cls in BACKENDS.items()]
+
+
+def create_backend(name: str, graph: ExportableGraph, device: str = "cpu", precision: str = "fp32",
+                   cache_dir: str | Path | None = None, progress: Progress | None = None) -> Backend:
+    """Build runtime ``name`` for ``graph``; ValueError for an unknown name, BackendUnavailable
+    when it cannot run here, BackendFailed when export/build fails."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(BACKENDS)}")
+    return BACKENDS[name](graph, device=device, precision=precision, cache_dir=cache_dir, progress=progress)

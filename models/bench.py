@@ -1,0 +1,357 @@
+"""One benchmark for the UI's A/B panel and the CLI: warm-up, timed runs, percentiles, agreement.
+
+    python -m models.bench --tab cnn --backends eager,compiled,onnxruntime,tensorrt \\
+        --runs 50 --warmup 5 --device cpu --precision fp32 --threads 1 --json out.json
+
+Every runtime gets the same input; PyTorch eager always runs first and is the reference for
+speed-up and agreement (max |Δ|, cosine and the tab's own measure, e.g. top-1 agreement). The
+table is the one ``yolo benchmark`` prints plus Polygraphy's output comparison; the JSON report
+follows ``models/bench_schema.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.agreement import compare_outputs
+from models.backends import BACKENDS, backend_names, create_backend
+from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
+
+# tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec
+BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench"}
+
+REFERENCE = "eager"
+PERCENTILES = (50, 90, 99)
+REASON_CHARS = 300  # a failed row's reason is cut here: a table cell, not a traceback
+# Where each stage of one backend sits inside its slice of the progress bar
+SETUP_END, WARMUP_END = 0.5, 0.6
+
+
+@dataclass
+class BenchSpec:
+    """What a tab benchmarks.
+
+    Attributes:
+        tab: tab id, e.g. ``"cnn"``.
+        graph: the graph every runtime is built from.
+        inputs: input name -> array every runtime gets (batch 1 by default), e.g.
+            ``{"image": float32 (1, 3, H, W)}``.
+        task_metric: ``(ref outputs, outputs) -> (name, value)``, e.g. ``("top1_agreement", 1.0)``.
+    """
+
+    tab: str
+    graph: ExportableGraph
+    inputs: dict[str, np.ndarray]
+    task_metric: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[str, float]]
+
+
+def machine_info(device: str) -> dict:
+    """What the numbers were measured on: CPU model, threads, library versions, GPU."""
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    gpu = None
+    if device.startswith("cuda") and torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(torch.device(device))
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count() or 0,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "onnxruntime": ort_version,
+        "gpu": gpu,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _empty_row(name: str, status: str) -> dict:
+    return {"backend": name, "label": BACKENDS[name].label, "status": status, "describe": None,
+            "runs": 0, "setup_s": None, "p50_ms": None, "p90_ms": None, "p99_ms": None,
+            "speedup": None, "agreement": None}
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if not isinstance(exc, (BackendUnavailable, RuntimeError, ValueError)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:REASON_CHARS]
+
+
+def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, precision: str,
+               cache_dir, report: Callable[[float, str], None], should_stop: Callable[[], bool],
+               ) -> tuple[dict, dict | None, dict | None]:
+    """Time one backend. Returns (row without agreement/speedup, check output, last timed output)."""
+    label = BACKENDS[name].label
+    start = time.perf_counter()
+    try:
+        report(0.0, f"{label}: preparing")
+        backend = create_backend(name, spec.graph, device=device, precision=precision, cache_dir=cache_dir,
+                                 progress=lambda f, m: report(SETUP_END * f, m))
+        report(SETUP_END, f"{label}: warming up ({warmup} runs)")
+        for _ in range(warmup):
+            backend(**spec.inputs)
+        # the output checked for agreement (after warm-up, so compiled graphs are settled)
+        check = backend(**spec.inputs)
+    except BackendUnavailable as exc:
+        return _empty_row(name, f"unavailable: {_short(exc)}"), None, None
+    except Exception as exc:  # one runtime's failure must not end the benchmark
+        return _empty_row(name, f"failed: {_short(exc)}"), None, None
+    setup_s = time.perf_counter() - start
+
+    cuda = device.startswith("cuda")
+    times, last = [], check
+    every = max(1, runs // 10)
+    try:
+        for i in range(runs):
+            if should_stop():
+                break
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            last = backend(**spec.inputs)
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+            if (i + 1) % every == 0:
+                report(WARMUP_END + (1 - WARMUP_END) * (i + 1) / runs, f"{label}: run {i + 1}/{runs}")
+    except Exception as exc:
+        return _empty_row(name, f"failed: {_short(exc)}"), None, None
+    if not times:
+        return _empty_row(name, "failed: stopped before any timed run"), None, None
+    p50, p90, p99 = (float(v) * 1e3 for v in np.percentile(np.asarray(times), PERCENTILES))
+    row = _empty_row(name, "ok")
+    row.update(describe=backend.describe(), runs=len(times), setup_s=round(setup_s, 3),
+               p50_ms=p50, p90_ms=p90, p99_ms=p99)
+    return row, check, last
+
+
+def _agreement(spec: BenchSpec, ref: dict, out: dict) -> dict:
+    stats = compare_outputs(ref, out)
+    task_name, task_value = spec.task_metric(ref, out)
+    return {**stats, "task": {"name": str(task_name), "value": float(task_value)}}
+
+
+def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int = 5, device: str = "cpu",
+              precision: str = "fp32", cache_dir=None, progress: Callable[[float, str], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> dict:
+    """Benchmark ``backends`` on ``spec`` and compare each with PyTorch eager.
+
+    Eager runs first as the reference (added when not asked). Rows: eager plus the asked
+    backends, in that order, each with status "ok", "unavailable: <reason>" or
+    "failed: <reason>" (numbers None unless ok). Timings are ``time.perf_counter`` around each
+    call after warm-up (CUDA synchronised), in ms; speedup = eager p50 / this p50. ``progress``
+    gets (fraction 0..1, message); ``should_stop()`` returning True ends the runs early.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
+    if warmup < 0:
+        raise ValueError(f"warmup must be 0 or more, got {warmup}")
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(BACKENDS)}")
+    device = normalize_device(device)
+    check_precision(precision)
+    missing = set(spec.graph.input_names) ^ set(spec.inputs)
+    if missing:
+        raise ValueError(f"bench inputs {sorted(spec.inputs)} do not match the graph's inputs "
+                         f"{spec.graph.input_names}")
+    stop = should_stop or (lambda: False)
+    say = progress or (lambda fraction, message: None)
+    order = [REFERENCE] + [b for b in dict.fromkeys(backends) if b != REFERENCE]
+
+    rows, ref, eager_p50 = [], None, None
+    for i, name in enumerate(order):
+        def report(fraction: float, message: str, i=i) -> None:
+            say(min(max((i + fraction) / len(order), 0.0), 1.0), message)
+
+        if stop():
+            rows.append(_empty_row(name, "failed: stopped before it ran"))
+            continue
+        row, check, last = _bench_one(spec, name, runs, warmup, device, precision, cache_dir, report, stop)
+        if row["status"] == "ok":
+            if name == REFERENCE:
+                ref, eager_p50 = check, row["p50_ms"]
+                # eager against itself: shows whether repeated runs are bit-identical
+                row["agreement"] = _agreement(spec, ref, last)
+            elif ref is not None:
+                try:
+                    row["agreement"] = _agreement(spec, ref, check)
+                except ValueError as exc:  # shapes/names differ: that runtime is wrong
+                    row.update(_empty_row(name, f"failed: outputs differ from eager ({_short(exc)})"))
+            if eager_p50 is not None and row["p50_ms"]:
+                row["speedup"] = eager_p50 / row["p50_ms"]
+        rows.append(row)
+    say(1.0, "done")
+    return {
+        "tab": spec.tab,
+        "graph": spec.graph.name,
+        "device": device,
+        "precision": precision,
+        "runs": runs,
+        "warmup": warmup,
+        "inputs": {k: list(np.shape(v)) for k, v in spec.inputs.items()},
+        "machine": machine_info(device),
+        "rows": rows,
+    }
+
+
+# -- presentation ---------------------------------------------------------------------------
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def _table_cells(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, one list of cells per row, and footnotes with the reasons of non-ok rows."""
+    task = next((r["agreement"]["task"]["name"] for r in report["rows"] if r["agreement"]), "task")
+    header = ["Backend", "Status", "p50 ms", "p90 ms", "p99 ms", "Speedup", "max|Δ|", "Cosine", task]
+    body, notes = [], []
+    for row in report["rows"]:
+        status = row["status"].split(":", 1)[0]
+        if status != "ok":
+            notes.append(f"[{len(notes) + 1}] {row['label']}: {row['status'].split(':', 1)[1].strip()}")
+            status = f"{status} [{len(notes)}]"
+        agreement = row["agreement"] or {}
+        body.append([
+            row["label"], status, _fmt(row["p50_ms"], ".3f"), _fmt(row["p90_ms"], ".3f"),
+            _fmt(row["p99_ms"], ".3f"), _fmt(row["speedup"], ".2f") + ("x" if row["speedup"] else ""),
+            _fmt(agreement.get("max_abs"), ".2e"), _fmt(agreement.get("cosine"), ".6f"),
+            _fmt(agreement.get("task", {}).get("value"), ".3f"),
+        ])
+    return header, body, notes
+
+
+def _title(report: dict) -> str:
+    inputs = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in report["inputs"].items())
+    return (f"Benchmark · tab {report['tab']} · {report['graph']} · {report['device']} · "
+            f"{report['precision']} · {inputs} · {report['runs']} runs after {report['warmup']} warm-up")
+
+
+def _machine_line(report: dict) -> str:
+    m = report["machine"]
+    return (f"Machine: {m['cpu']} · {m['threads']} torch threads of {m['cores']} cores · "
+            f"torch {m['torch']} · onnxruntime {m['onnxruntime'] or '-'} · GPU {m['gpu'] or '-'}")
+
+
+def format_table(report: dict) -> str:
+    """Fixed-width text table (like ``yolo benchmark``), reasons of non-ok rows as footnotes."""
+    header, body, notes = _table_cells(report)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    def line(cells):
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    lines = [_title(report), line(header), "  ".join("-" * w for w in widths)]
+    lines += [line(cells) for cells in body]
+    lines += notes + [_machine_line(report)]
+    return "\n".join(lines)
+
+
+def format_markdown(report: dict) -> str:
+    """The same table as GitHub-flavoured markdown."""
+    header, body, notes = _table_cells(report)
+    lines = [f"**{_title(report)}**", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    lines += [""] + [f"{n}  " for n in notes] + [_machine_line(report), ""]
+    return "\n".join(lines)
+
+
+# -- CLI ------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m models.bench",
+                                description="Benchmark a tab's graph on several runtimes against PyTorch eager.")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tab", help=f"tab to benchmark (one of: {', '.join(BENCH_TABS)})")
+    which.add_argument("--all", action="store_true", help="benchmark every tab")
+    p.add_argument("--backends", default=",".join(backend_names()),
+                   help="comma-separated runtimes (default: all); eager always runs as the reference")
+    p.add_argument("--runs", type=int, default=50, help="timed runs per backend")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs before timing")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index>")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch (and ONNX Runtime) intra-op threads; default: torch's own choice")
+    p.add_argument("--source", default="studio", help="weights: studio (bundled) or pretrained")
+    p.add_argument("--cache-dir", default=None, help="where ONNX files/engines are cached")
+    p.add_argument("--json", type=Path, default=None,
+                   help="write the report (a list of reports with --all) as JSON here")
+    p.add_argument("--markdown", type=Path, default=None, help="write the table(s) as markdown here")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; exit 0 when eager ran for every tab, 1 otherwise (2 on bad arguments)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.tab is not None and args.tab not in BENCH_TABS:
+        parser.error(f"unknown tab {args.tab!r}; known tabs: {', '.join(BENCH_TABS)}")
+    names = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in names if b not in BACKENDS]
+    if unknown:
+        parser.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKENDS)}")
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be >= 1 and --warmup >= 0")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be >= 1")
+        torch.set_num_threads(args.threads)
+
+    last_message = None
+
+    def progress(fraction: float, message: str) -> None:
+        nonlocal last_message
+        if not args.quiet and message != last_message:  # one line per new message, not per call
+            last_message = message
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    reports, ok = [], True
+    for tab in (list(BENCH_TABS) if args.all else [args.tab]):
+        try:
+            spec = importlib.import_module(BENCH_TABS[tab]).bench_spec(args.device, source=args.source)
+            report = run_bench(spec, names, runs=args.runs, warmup=args.warmup, device=args.device,
+                               precision=args.precision, cache_dir=args.cache_dir, progress=progress)
+        except Exception as exc:  # one tab's problem must not hide the others' results
+            print(f"bench: tab {tab}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            ok = False
+            continue
+        print(format_table(report) + "\n")
+        reports.append(report)
+        ok = ok and report["rows"][0]["status"] == "ok"
+    if args.json is not None:
+        payload = reports if args.all else (reports[0] if reports else None)
+        if payload is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    if args.markdown is not None and reports:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text("\n".join(format_markdown(r) for r in reports), encoding="utf-8")
+    return 0 if ok and reports else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Studio checkpoints (safetensors + card.json) and "pretrained" weight sources.
+
+A studio checkpoint is a folder ``assets/checkpoints/<model_id>/`` holding
+
+- ``model.safetensors``: the state dict (no pickle: loading never runs code);
+- ``card.json``: what the model is and how it was made::
+
+    {"model_id", "task", "architecture": {...builder config...}, "train_command",
+     "data": {"generator", "seed", "split", ...}, "metrics": {...held-out...},
+     "sha256": "<of model.safetensors>", "train_seconds", "device", "created"}
+
+Loading verifies the sha256 recorded in the card, so a truncated or edited file is refused
+with a message instead of producing a silently broken model.
+
+A *pretrained* source is a file the learner already has (a torch hub cache entry or a path
+they give). ``resolve_pretrained`` finds it or returns a message that says exactly what to put
+where; it never downloads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# STUDIO_CHECKPOINT_DIR lets tests and experiments point at another folder of checkpoints.
+CHECKPOINT_DIR = Path(os.environ.get("STUDIO_CHECKPOINT_DIR", REPO_ROOT / "assets" / "checkpoints"))
+CARD_KEYS = ("model_id", "task", "architecture", "train_command", "data", "metrics", "sha256",
+             "train_seconds", "device")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, incomplete or does not match its card."""
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checkpoint_dir(model_id: str, root: str | Path | None = None) -> Path:
+    if not model_id or "/" in model_id or "\\" in model_id or model_id.startswith("."):
+        raise CheckpointError(f"invalid model id {model_id!r}")
+    return Path(root or CHECKPOINT_DIR) / model_id
+
+
+def save_checkpoint(model: torch.nn.Module | dict, card: dict, root: str | Path | None = None) -> Path:
+    """Write model.safetensors and card.json (sha256 filled in) atomically; returns the folder."""
+    missing = [k for k in CARD_KEYS if k not in card and k != "sha256"]
+    if missing:
+        raise CheckpointError(f"card is missing {missing}")
+    folder = checkpoint_dir(card["model_id"], root)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = model if isinstance(model, dict) else model.state_dict()
+    # safetensors refuses shared/non-contiguous storage: store plain contiguous copies.
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+    tmp = folder / "model.safetensors.tmp"
+    save_file(state, str(tmp), metadata={"model_id": card["model_id"]})
+    digest = sha256_file(tmp)
+    os.replace(tmp, folder / "model.safetensors")
+    card = dict(card, sha256=digest)
+    card.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    _atomic_write_text(folder / "card.json", json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    return folder
+
+
+def read_card(model_id: str, root: str | Path | None = None) -> dict:
+    path = checkpoint_dir(model_id, root) / "card.json"
+    if not path.exists():
+        raise CheckpointError(
+            f"no studio checkpoint '{model_id}' at {path.parent}: run "
+            f"`make checkpoints` (or the train_command of its card) to create it")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_state_dict(model_id: str, root: str | Path | None = None,
+                    verify: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
+    """Return (state_dict, card) for a studio checkpoint, verifying the card's sha256."""
+    card = read_card(model_id, root)
+    weights = checkpoint_dir(model_id, root) / "model.safetensors"
+    if not weights.exists():
+        raise CheckpointError(f"{weights} is missing; re-run: {card.get('train_command')}")
+    if verify:
+        digest = sha256_file(weights)
+        if digest != card.get("sha256"):
+            raise CheckpointError(
+                f"{weights} does not match its card (sha256 {digest[:12]}… ≠ {str(card.get('sha256'))[:12]}…): "
+                f"the file is corrupted or was replaced; re-run: {card.get('train_command')}")
+    return load_file(str(weights)), card
+
+
+def list_checkpoints(root: str | Path | None = None) -> list[str]:
+    base = Path(root or CHECKPOINT_DIR)
+    return sorted(p.parent.name for p in base.glob("*/card.json"))
+
+
+# --------------------------------------------------------------------------- pretrained sources
+@dataclass(frozen=True)
+class PretrainedSource:
+    """Where the public weights of a known model may already sit on the learner's machine."""
+    key: str                    # "resnet18"
+    filename: str               # torchvision's file name: "<arch>-<first 8 (or more) hex of sha256>.pth"
+    hint: str                   # how to get the file, shown when it is missing
+
+    def candidates(self, extra_dirs: list[Path] | None = None) -> list[Path]:
+        dirs = list(extra_dirs or [])
+        env = os.environ.get("STUDIO_WEIGHTS_DIR")
+        if env:
+            dirs.append(Path(env))
+        dirs.append(REPO_ROOT / "assets" / "pretrained")
+        dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+        return [d / self.filename for d in dirs]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    path: Path | None
+    message: str                # "found at …" or what to place where
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None
+
+
+def expected_sha_prefix(filename: str) -> str | None:
+    """torchvision names weight files ``<name>-<sha256 prefix>.pth``; return that prefix."""
+    stem = Path(filename).stem
+    if "-" not in stem:
+        return None
+    prefix = stem.rsplit("-", 1)[1]
+    return prefix if len(prefix) >= 8 and all(c in "0123456789abcdef" for c in prefix) else None
+
+
+def resolve_pretrained(source: PretrainedSource, path: str | Path | None = None,
+                       extra_dirs: list[Path] | None = None, verify: bool = True) -> Resolved:
+    """Find a pretrained weight file without any download.
+
+    ``path`` (a file the learner typed) wins; otherwise the candidates are searched in order.
+    With ``verify`` the sha256 prefix in torchvision's file name is checked.
+    """
+    paths = [Path(path).expanduser()] if path else source.candidates(extra_dirs)
+    for p in paths:
+        if p.is_file():
+            prefix = expected_sha_prefix(p.name) if verify else None
+            if prefix and not sha256_file(p).startswith(prefix):
+                return Resolved(None, f"{p} does not match the sha256 prefix '{prefix}' in its name: "
+                                      f"the download is incomplete or the file is not {source.key}")
+            return Resolved(p, f"found at {p}")
+    where = " or ".join(str(p.parent) for p in paths[-2:]) if not path else str(paths[0])
+    return Resolved(None, f"{source.key} weights not found: place {source.filename} in {where}. {source.hint}")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,198 @@
+"""The one translation table of the studio: English and Simplified Chinese.
+
+Component labels use ``t(key)`` (a gr.I18n key: the browser translates it, following its
+language, default English). Text made in a callback (messages, status lines, tables) uses
+``text(key, lang)`` with the language read from the request's Accept-Language header.
+A test checks that every key has both languages and that every key used in tabs/ exists.
+"""
+from __future__ import annotations
+
+import gradio as gr
+from gradio.i18n import I18nData
+
+from models.images import MAX_IMAGE_SIDE, MAX_UPLOAD_BYTES
+
+LANGS = ("en", "zh-CN")
+
+# key: (English, 简体中文). Grouped by where they appear.
+STRINGS: dict[str, tuple[str, str]] = {
+    # --- app shell
+    "app.title": ("# Multimodal AI Studio", "# 多模态 AI 工作室"),
+    "app.subtitle": (
+        "A four-week multimodal-AI curriculum you can click: every tab runs a real model, shows what "
+        "happens inside it, and lets you switch the runtime (PyTorch eager, torch.compile, ONNX Runtime, "
+        "TensorRT) and compare two side by side.",
+        "把四周的多模态 AI 课程变成可以动手点击的实验：每个标签页都运行一个真实模型，展示它内部发生了什么，"
+        "并可切换运行时（PyTorch eager、torch.compile、ONNX Runtime、TensorRT）并排对比。"),
+    "app.footer": (f"Models load on first use. Limits: images up to {MAX_IMAGE_SIDE} px per side, uploads up to "
+                   f"{MAX_UPLOAD_BYTES // 2**20} MB.",
+                   f"模型在首次使用时加载。限制：图像每边最多 {MAX_IMAGE_SIDE} 像素，上传文件最大 {MAX_UPLOAD_BYTES // 2**20} MB。"),
+    # --- shared widgets
+    "common.runtime": ("Runtime", "运行时"),
+    "common.runtime_info": ("Where the model's graph runs. Unavailable runtimes say why.",
+                            "模型计算图在哪里运行。不可用的运行时会说明原因。"),
+    "common.source": ("Model", "模型"),
+    "common.learn": ("📖 Learn: what am I looking at?", "📖 学习：我看到的是什么？"),
+    "common.ab": ("⚖️ Compare two runtimes (A/B)", "⚖️ 对比两个运行时（A/B）"),
+    "common.ab_a": ("Runtime A (reference)", "运行时 A（参照）"),
+    "common.ab_b": ("Runtime B", "运行时 B"),
+    "common.ab_runs": ("Timed runs", "计时次数"),
+    "common.ab_run": ("Run A/B", "运行 A/B 对比"),
+    "common.ab_table": ("Latency and agreement on the current input", "当前输入上的延迟与一致性"),
+    "common.ab_summary": (
+        "**{b}** vs **{a}**: p50 {b_p50} ms vs {a_p50} ms → **{speedup}× {faster}**. Agreement: "
+        "max abs error {max_abs}, cosine {cosine}, {task_name} {task_value}.",
+        "**{b}** 对比 **{a}**：p50 {b_p50} 毫秒 vs {a_p50} 毫秒 → **{speedup}× {faster}**。一致性："
+        "最大绝对误差 {max_abs}，余弦相似度 {cosine}，{task_name} {task_value}。"),
+    "common.faster": ("faster", "更快"),
+    "common.slower": ("(slower)", "（更慢）"),
+    "common.ab_failed": ("Runtime {name} could not run: {status}", "运行时 {name} 无法运行：{status}"),
+    "common.col_runtime": ("runtime", "运行时"),
+    "common.col_status": ("status", "状态"),
+    "common.col_speedup": ("speedup vs A", "相对 A 加速"),
+    "common.col_task": ("task agreement", "任务一致性"),
+    "common.loading": ("Loading {what}…", "正在加载 {what}…"),
+    "common.building": ("Preparing runtime {name} (first use: export / compile)…",
+                        "正在准备运行时 {name}（首次使用：导出/编译）…"),
+    "common.unexpected": ("Something went wrong ({kind}): {msg}. The studio is still running — try another "
+                          "input, model or runtime.",
+                          "出错了（{kind}）：{msg}。工作室仍在运行——请换一个输入、模型或运行时再试。"),
+    "common.unavailable": ("unavailable", "不可用"),
+    "common.ran_on": ("Ran on {runtime} in {ms} ms.", "在 {runtime} 上运行，用时 {ms} 毫秒。"),
+    # --- CNN tab
+    "cnn.tab": ("CNN feature maps", "CNN 特征图"),
+    "cnn.intro": (
+        "### What does a convolutional network see?\nGive it a picture: it predicts the class, and you can "
+        "open it up: the feature maps of any layer, the receptive field of each unit, the filters of the "
+        "first layer, and where in the image the evidence for its answer lies.",
+        "### 卷积神经网络看到了什么？\n给它一张图片：它会预测类别，你还可以打开它看看：任意层的特征图、"
+        "每个单元的感受野、第一层的卷积核，以及它的判断依据位于图像的哪里。"),
+    "cnn.input": ("Input image", "输入图像"),
+    "cnn.examples": ("Examples", "示例"),
+    "cnn.random": ("🎲 Random shape", "🎲 随机形状"),
+    "cnn.draw": ("✏️ Draw a shape", "✏️ 画一个形状"),
+    "cnn.sketch": ("Draw with the mouse, then press “Classify drawing”", "用鼠标画，然后点击“识别草图”"),
+    "cnn.classify_drawing": ("Classify drawing", "识别草图"),
+    "cnn.classify": ("Classify", "识别"),
+    "cnn.model_view": ("What the model sees", "模型看到的输入"),
+    "cnn.top5": ("Top-5 probabilities", "前 5 个概率"),
+    "cnn.status": ("Status", "状态"),
+    "cnn.fmaps": ("Feature maps", "特征图"),
+    "cnn.layer": ("Layer", "层"),
+    "cnn.fmap_grid": ("Channels of the chosen layer (each scaled to its own min–max; bright = strong)",
+                      "所选层的各通道（每个通道单独归一化；越亮越强）"),
+    "cnn.fmap_info": (
+        "**{layer}** — {type} · output {shape} · {params} parameters · receptive field **{rf}** "
+        "(one unit sees {rf} input pixels; neighbouring units are {jump} px apart). Showing {shown} of {channels} channels.",
+        "**{layer}** — {type} · 输出 {shape} · {params} 个参数 · 感受野 **{rf}**"
+        "（一个单元看到 {rf} 个输入像素；相邻单元相隔 {jump} 像素）。显示 {channels} 个通道中的 {shown} 个。"),
+    "cnn.table": ("Layer table", "层表"),
+    "cnn.table_note": ("{params} parameters in total. Receptive field: r_out = r_in + (k − 1)·d·j_in, "
+                       "j_out = j_in·s (j = jump, the cumulative stride). Parameters of a conv: k·k·C_in·C_out (+ C_out bias).",
+                       "共 {params} 个参数。感受野：r_out = r_in + (k − 1)·d·j_in，j_out = j_in·s"
+                       "（j 为跳步，即累计步长）。卷积参数量：k·k·C_in·C_out（+ C_out 偏置）。"),
+    "cnn.col_layer": ("layer", "层"),
+    "cnn.col_type": ("type", "类型"),
+    "cnn.col_shape": ("output shape", "输出形状"),
+    "cnn.col_params": ("params", "参数量"),
+    "cnn.col_rf": ("receptive field", "感受野"),
+    "cnn.filters": ("First-layer filters", "第一层卷积核"),
+    "cnn.filters_note": ("The {n} filters of the first convolution ({k}×{k}×3), grey = 0. They respond to "
+                         "edges and colours; later layers combine them.",
+                         "第一层卷积的 {n} 个卷积核（{k}×{k}×3），灰色表示 0。它们对边缘和颜色响应，后面的层把它们组合起来。"),
+    "cnn.attr": ("Attributions", "归因分析"),
+    "cnn.attr_method": ("Method", "方法"),
+    "cnn.attr_target": ("Explain class", "解释的类别"),
+    "cnn.attr_target_info": ("Empty = the predicted class", "留空 = 预测的类别"),
+    "cnn.attr_run": ("Explain", "解释"),
+    "cnn.attr_out": ("Where the evidence is (computed by the eager model)", "证据所在位置（由 eager 模型计算）"),
+    "cnn.attr_note": ("**{method}** for class **{cls}**, computed on the PyTorch eager shadow model "
+                      "(gradients need it, whatever runtime classified) in {ms} ms.",
+                      "对类别 **{cls}** 的 **{method}**，在 PyTorch eager 影子模型上计算"
+                      "（无论用哪个运行时分类，梯度都需要它），用时 {ms} 毫秒。"),
+    "cnn.no_image": ("No image yet: pick an example, press “Random shape”, upload a picture or draw one.",
+                     "还没有图像：请选择示例、点击“随机形状”、上传图片或画一个。"),
+    "cnn.no_method": ("Tick at least one attribution method.", "请至少勾选一种归因方法。"),
+    "cnn.empty_sketch": ("The drawing is empty: draw a shape first.", "画布是空的：请先画一个形状。"),
+    "cnn.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
+    "cnn.source_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",
+                      "正在使用 **{label}** · {params} 个参数 · {classes} 个类别 · 输入 {size}×{size}。"),
+    "cnn.pretrained_path": ("Pretrained weight file (optional path)", "预训练权重文件（可选路径）"),
+    "cnn.learn": (
+        """
+**Convolution (week 1).** A convolution slides a small filter (here 3×3) over the image and, at each position,
+takes a weighted sum of the pixels under it. Each output channel is one filter: the *feature map* you see in the
+grid is where that filter fires. Early layers fire on edges and colours; deeper layers on parts of shapes.
+
+**Receptive field (感受野).** One unit of a deep layer depends on a patch of the input, its receptive field.
+Each k×k convolution adds (k−1)·j pixels, where j (the *jump*) is the product of all strides before it; a
+stride-2 layer doubles j. The layer table computes this along the real graph, residual branches included.
+When the receptive field covers the whole shape, a unit can recognise the shape.
+
+**Parameters (参数量).** A convolution has k·k·C_in·C_out weights (+ C_out biases): the layer table counts them
+per layer. Pooling and ReLU have none; BatchNorm has 2 per channel.
+
+**Residual blocks.** A BasicBlock computes two 3×3 convolutions and *adds its input back*, so gradients flow
+through deep networks (ResNet, 2015). Our studio model is a small ResNet built from torchvision's own BasicBlock.
+
+**Attributions.** *Saliency*: the gradient of the class score w.r.t. each pixel. *Integrated Gradients*:
+gradients averaged along a path from a blank image. *Grad-CAM*: the last feature maps weighted by their
+gradients — coarse but tells classes apart. *Occlusion*: hide a patch and watch the score drop. They are all
+computed by the PyTorch eager model, since a fused runtime (ONNX Runtime, TensorRT) keeps no gradients.
+
+**Runtimes.** The same network can run on PyTorch eager, torch.compile, ONNX Runtime or TensorRT. The A/B
+panel times two of them on your image and checks they agree (max abs error, cosine, same top-1).
+""",
+        """
+**卷积（第 1 周）。** 卷积用一个小卷积核（这里是 3×3）在图像上滑动，在每个位置对其下方的像素加权求和。
+每个输出通道对应一个卷积核：网格中的*特征图*显示该卷积核在哪里被激活。浅层对边缘和颜色响应，深层对形状的局部响应。
+
+**感受野。** 深层的一个单元依赖输入中的一块区域，即它的感受野。每个 k×k 卷积增加 (k−1)·j 个像素，
+其中 j（*跳步*）是之前所有步长的乘积；步长为 2 的层使 j 翻倍。层表沿真实计算图（包括残差分支）计算感受野。
+当感受野覆盖整个形状时，一个单元才能识别这个形状。
+
+**参数量。** 一个卷积层有 k·k·C_in·C_out 个权重（+ C_out 个偏置）：层表逐层统计。池化和 ReLU 没有参数；
+BatchNorm 每个通道有 2 个。
+
+**残差块。** BasicBlock 计算两个 3×3 卷积，再*把输入加回来*，让梯度能穿过很深的网络（ResNet，2015）。
+工作室模型是用 torchvision 自带的 BasicBlock 搭建的小型 ResNet。
+
+**归因。** *Saliency*：类别分数对每个像素的梯度。*Integrated Gradients*：沿从空白图像出发的路径平均梯度。
+*Grad-CAM*：用梯度加权最后的特征图——粗糙但能区分类别。*Occlusion*：遮住一块区域，看分数下降多少。
+它们都由 PyTorch eager 模型计算，因为融合后的运行时（ONNX Runtime、TensorRT）不保留梯度。
+
+**运行时。** 同一个网络可以在 PyTorch eager、torch.compile、ONNX Runtime 或 TensorRT 上运行。A/B 面板在你的图像上
+对其中两个计时，并检查它们是否一致（最大绝对误差、余弦相似度、top-1 是否相同）。
+"""),
+}
+
+
+def i18n() -> gr.I18n:
+    """The gr.I18n object passed to launch(); "zh" also maps to Simplified Chinese."""
+    en = {k: v[0] for k, v in STRINGS.items()}
+    zh = {k: v[1] for k, v in STRINGS.items()}
+    return gr.I18n(en=en, **{"zh-CN": zh, "zh": zh})
+
+
+def t(key: str) -> "I18nData":
+    """A translatable label for a component (translated in the browser)."""
+    if key not in STRINGS:
+        raise KeyError(f"no translation for {key!r}: add it to tabs/i18n.py STRINGS")
+    return I18nData(key)
+
+
+def text(key: str, lang: str = "en", **fmt) -> str:
+    """The string for ``key`` in ``lang`` (server side), formatted with ``fmt``."""
+    en, zh = STRINGS[key]
+    s = zh if lang.lower().startswith("zh") else en
+    return s.format(**fmt) if fmt else s
+
+
+def lang_of(request: gr.Request | None) -> str:
+    """The user's language from the browser's Accept-Language header ("en" by default)."""
+    try:
+        header = (request.headers.get("accept-language") or "") if request is not None else ""
+    except AttributeError:
+        header = ""
+    first = header.split(",")[0].strip().lower()
+    return "zh-CN" if first.startswith("zh") else "en"

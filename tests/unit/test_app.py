@@ -1,0 +1,49 @@
+"""The app shell: every registered tab mounts, no model loads at start, every string has both
+languages, and every key the tabs use exists."""
+import re
+from pathlib import Path
+
+import gradio as gr
+
+from tabs import TABS
+from tabs.common import StudioContext
+from tabs.i18n import LANGS, STRINGS, text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_build_demo_mounts_every_tab_without_loading_models(monkeypatch):
+    import app
+    from models.cnn import predictor
+    loaded = []
+    monkeypatch.setattr(predictor.CNNPredictor, "__init__", lambda *a, **k: loaded.append(a))
+    demo = app.build_demo(StudioContext())
+    assert isinstance(demo, gr.Blocks)
+    tabs = [b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.id in {m.split(".")[-1] for m in TABS}]
+    assert len(tabs) == len(TABS)
+    assert loaded == []
+
+
+def test_every_string_has_both_languages():
+    assert LANGS == ("en", "zh-CN")
+    for key, pair in STRINGS.items():
+        assert len(pair) == 2 and all(s.strip() for s in pair), key
+        # the same {placeholders} in both languages
+        assert set(re.findall(r"{(\w+)}", pair[0])) == set(re.findall(r"{(\w+)}", pair[1])), key
+    assert text("cnn.tab", "zh-CN") == "CNN 特征图"
+
+
+def test_every_key_used_in_tabs_exists():
+    used = set()
+    for path in (ROOT / "tabs").glob("*.py"):
+        used |= set(re.findall(r"""\b(?:t|text|learn_accordion)\(\s*["']([\w.]+)["']""", path.read_text()))
+    missing = used - set(STRINGS)
+    assert not missing, f"keys used but not translated: {missing}"
+
+
+def test_threads_default_is_deliberate(monkeypatch):
+    import app
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert app.default_threads() == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 32)
+    assert app.default_threads() == 8
