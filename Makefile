@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-unit test-ui checkpoints bench examples screenshot clean
+.PHONY: run chromium test test-unit test-ui checkpoints bench examples screenshot clean
 
 # The venv is rebuilt when a requirements file changes (a stamp per file set).
 $(VENV)/.installed: requirements.txt requirements-pretrained.txt
@@ -28,7 +28,7 @@ chromium:                           ## a browser for the UI tests: Debian's chro
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
 	else $(PY) -m playwright install chromium; fi
 
 test: $(VENV)/.installed-dev chromium   ## unit + UI tests (what CI runs)

@@ -212,7 +212,7 @@ class TensorRTBackend(Backend):
 
     def _build_and_save(self, device_tag: str) -> tuple[dict, bytes]:
         onnx_path, _ = OnnxRuntimeBackend.ensure_onnx(
-            self.graph, self.cache_dir, self.device, "fp32",
+            self.graph, self.cache_dir, self.device, self._onnx_precision(),
             progress=lambda fraction, message: self._progress(0.25 * fraction, message))
         start = time.perf_counter()
         self._progress(0.3, f"TensorRT: building {self.precision} engine for {self.graph.name} "
@@ -238,10 +238,18 @@ class TensorRTBackend(Backend):
         write_engine_file(self.engine_path, header, engine_bytes)
         return header, engine_bytes
 
+    def _weakly_typed(self) -> bool:
+        """TensorRT 10 lowers precision with builder flags on an fp32 network; TensorRT 11 removed
+        those flags (networks are always strongly typed), so the precision must be in the ONNX."""
+        return hasattr(self._trt.BuilderFlag, "FP16")
+
+    def _onnx_precision(self) -> str:
+        return "fp32" if self._weakly_typed() or self.precision == "fp32" else self.precision
+
     def _build(self, onnx_path: Path) -> bytes:
         trt = self._trt
         builder = trt.Builder(self._logger)
-        network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+        network = builder.create_network(0)  # explicit batch is the only mode since TensorRT 10
         parser = trt.OnnxParser(network, self._logger)
         if not parser.parse_from_file(str(onnx_path)):
             errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
@@ -249,9 +257,9 @@ class TensorRTBackend(Backend):
                                 + "; ".join(errors[:3] or ["no parser message"]))
         config = builder.create_builder_config()
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
-        if self.precision == "fp16":
+        if self._weakly_typed() and self.precision == "fp16":
             config.set_flag(trt.BuilderFlag.FP16)
-        elif self.precision == "bf16":
+        elif self._weakly_typed() and self.precision == "bf16":
             config.set_flag(trt.BuilderFlag.BF16)
         profile = builder.create_optimization_profile()
         shapes = profile_shapes(self.graph)
