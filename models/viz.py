@@ -32,7 +32,7 @@ def normalise(a: np.ndarray, per_item_axes: tuple[int, ...] | None = None) -> np
     return (a - lo) / np.maximum(hi - lo, 1e-8)
 
 
-def channel_grid(maps: np.ndarray, max_channels: int = 32, tile: int = 64, gap: int = 2,
+def channel_grid(maps: np.ndarray, max_channels: int = 32, tile: int = 96, gap: int = 2,
                  columns: int = 8) -> np.ndarray:
     """Feature maps (C, H, W) float → one RGB mosaic of the first ``max_channels`` channels.
 
@@ -72,15 +72,18 @@ def filter_grid(weights: np.ndarray, tile: int = 40, gap: int = 2, columns: int 
     return out
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.55, size: int | None = None) -> np.ndarray:
+def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.8, size: int | None = None) -> np.ndarray:
     """Blend a heatmap (h, w) in [0, 1] over an RGB image, resized to the image (bilinear).
 
     ``size`` optionally upsamples the result (nearest) so a 64 px input is big enough to see.
     """
     h, w = image.shape[:2]
     heat_img = Image.fromarray((np.clip(heat, 0, 1) * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR)
-    colour = colormap(np.asarray(heat_img, np.float32) / 255.0)
-    out = (image.astype(np.float32) * (1 - alpha) + colour.astype(np.float32) * alpha).astype(np.uint8)
+    h01 = np.asarray(heat_img, np.float32) / 255.0
+    colour = colormap(h01)
+    # Opacity follows the heat: where the method sees no evidence the picture stays readable.
+    a = (alpha * (0.15 + 0.85 * h01))[..., None]
+    out = (image.astype(np.float32) * (1 - a) + colour.astype(np.float32) * a).astype(np.uint8)
     if size and max(h, w) < size:
         scale = size / max(h, w)
         out = np.asarray(Image.fromarray(out).resize((round(w * scale), round(h * scale)), Image.NEAREST))

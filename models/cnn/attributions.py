@@ -40,9 +40,13 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, target: int) -> np
             a = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode="bilinear")[:, 0]
         elif method == "Occlusion":
             s = x.shape[-1]
-            win, stride = max(4, s // 8), max(2, s // 16)
+            # A patch a quarter of the image wide hides a real part of an object. It is filled with
+            # the image's own median colour (≈ its background): a grey patch on a coloured
+            # background would itself look like a new object and move the score for that reason.
+            win, stride = max(4, s // 4), max(2, s // 16)
+            fill = x.detach().flatten(2).median(dim=2).values[..., None, None].expand_as(x)
             a = Occlusion(model).attribute(x, target=target, sliding_window_shapes=(3, win, win),
-                                           strides=(3, stride, stride), baselines=0.0,
+                                           strides=(3, stride, stride), baselines=fill,
                                            perturbations_per_eval=16)
             a = a.sum(1).clamp(min=0)
         else:
