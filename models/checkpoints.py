@@ -164,4 +164,5 @@ def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)   # mkstemp makes 0600 files; a card is meant to be read by everyone
     os.replace(tmp, path)
