@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_demo(ctx: StudioContext) -> gr.Blocks:
-    """Build the Blocks with every registered tab (no model loads here)."""
+    """Build the Blocks with every registered tab (no model loads here unless ctx.preload)."""
     with gr.Blocks(title="Multimodal AI Studio", analytics_enabled=False) as demo:
         gr.Markdown(t("app.title"))
         gr.Markdown(t("app.subtitle"))
@@ -73,21 +73,12 @@ def build_demo(ctx: StudioContext) -> gr.Blocks:
     return demo
 
 
-def preload(ctx: StudioContext) -> None:
-    for module_name in TABS:
-        module = importlib.import_module(module_name)
-        if hasattr(module, "preload"):
-            module.preload(ctx)
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per internal request is noise
     torch.set_num_threads(args.threads)
     ctx = StudioContext(device=args.device, backend=args.backend, cache_dir=args.cache_dir, preload=args.preload)
-    if args.preload:
-        preload(ctx)
     demo = build_demo(ctx)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=CSS,
                 theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,

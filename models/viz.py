@@ -97,3 +97,19 @@ def upscale(image: np.ndarray, size: int) -> np.ndarray:
         return image
     scale = size / max(h, w)
     return np.asarray(Image.fromarray(image).resize((round(w * scale), round(h * scale)), Image.NEAREST))
+
+
+def receptive_field_box(image: np.ndarray, rf: int, size: int = 256, colour=(255, 40, 40)) -> np.ndarray:
+    """The model's input (enlarged to ``size``) with a square of side ``rf`` input pixels drawn
+    around its centre: what one unit in the middle of a feature map can see. rf < 0 = whole image."""
+    from PIL import ImageDraw
+    h, w = image.shape[:2]
+    big = Image.fromarray(upscale(image, size)).convert("RGB")
+    scale = big.width / w
+    side = w if rf < 0 else rf
+    x0, y0 = (w - side) / 2 * scale, (h - side) / 2 * scale
+    x1, y1 = (w + side) / 2 * scale, (h + side) / 2 * scale
+    draw = ImageDraw.Draw(big)
+    draw.rectangle([max(x0, 1), max(y0, 1), min(x1, big.width - 2), min(y1, big.height - 2)], outline=colour,
+                   width=3)
+    return np.asarray(big)

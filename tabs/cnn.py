@@ -22,9 +22,9 @@ DEFAULT_LAYER = "layer1.0.conv1"
 
 
 def _load_predictor(ctx: StudioContext):
-    from models.cnn.predictor import CNNPredictor
-
     def factory(source_key: str, weights_path: str):
+        # imported on first use: torchvision alone costs ~3 s of start-up on a 2-core machine
+        from models.cnn.predictor import CNNPredictor
         return CNNPredictor(source_key, device=ctx.device, weights_path=weights_path or None,
                             checkpoint_root=ctx.checkpoint_root, cache_dir=ctx.cache_dir)
     return factory
@@ -35,6 +35,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     from models.examples import photo_example_paths, shape_example_paths
 
     pool = ModelPool(_load_predictor(ctx), max_items=3)
+    if ctx.preload:
+        pool.get("studio", "")
     choices = runtime_choices(ctx.device)
 
     def get(source_key, weights_path, progress=None, lang="en"):
@@ -78,38 +80,23 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         """Classify with the chosen runtime and show the chosen layer's feature maps."""
         lang = lang_of(request)
         if image is None:
-            return None, None, "", None, ""
+            return None, None, "", None, None, ""
         p = get(source_key, weights_path, progress, lang)
         progress(0.3, desc=text("common.building", lang, name=runtime))
         result = p.classify(image, backend=runtime, progress=progress_adapter(progress))
         view = viz.upscale(p.model_view(image), DISPLAY_PX)
         status = text("common.ran_on", lang, runtime=result.runtime, ms=f"{result.ms:.1f}")
-        grid, info = None, ""
         layers = p.feature_layers()
         layer = layer if layer in layers else (DEFAULT_LAYER if DEFAULT_LAYER in layers else layers[0])
-        if layer:
-            fm = p.feature_maps(image, layer)
-            grid = viz.channel_grid(fm.maps, max_channels=MAX_CHANNELS)
-            r = fm.info
-            info = text("cnn.fmap_info", lang, layer=layer, type=r.type if r else "?",
-                        shape="×".join(map(str, fm.maps.shape)), params=f"{r.params:,}" if r else "?",
-                        rf=r.rf_text() if r else "?", jump=r.jump if r else "?",
-                        shown=min(MAX_CHANNELS, fm.maps.shape[0]), channels=fm.maps.shape[0])
-        return dict(result.top), view, status, grid, info
+        grid, rf_view, info = _feature_view(p, image, layer, lang)
+        return dict(result.top), view, status, grid, rf_view, info
 
     @user_errors
     def feature_maps_only(image, source_key, weights_path, layer, request: gr.Request):
         lang = lang_of(request)
         if image is None or not layer:
-            return None, ""
-        p = get(source_key, weights_path)
-        fm = p.feature_maps(image, layer)
-        r = fm.info
-        info = text("cnn.fmap_info", lang, layer=layer, type=r.type if r else "?",
-                    shape="×".join(map(str, fm.maps.shape)), params=f"{r.params:,}" if r else "?",
-                    rf=r.rf_text() if r else "?", jump=r.jump if r else "?",
-                    shown=min(MAX_CHANNELS, fm.maps.shape[0]), channels=fm.maps.shape[0])
-        return viz.channel_grid(fm.maps, max_channels=MAX_CHANNELS), info
+            return None, None, ""
+        return _feature_view(get(source_key, weights_path), image, layer, lang)
 
     @user_errors
     def explain(image, source_key, weights_path, methods, target, request: gr.Request, progress=gr.Progress()):
@@ -200,7 +187,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             with gr.Tab(t("cnn.fmaps")):
                 layer = gr.Dropdown(label=t("cnn.layer"), choices=[], interactive=True)
                 fmap_info = gr.Markdown()
-                fmap = gr.Image(label=t("cnn.fmap_grid"), interactive=False)
+                with gr.Row():
+                    fmap = gr.Image(label=t("cnn.fmap_grid"), interactive=False, scale=3)
+                    rf_view = gr.Image(label=t("cnn.rf_view"), interactive=False, scale=1, height=280)
             with gr.Tab(t("cnn.table")):
                 table = gr.Dataframe(interactive=False, wrap=True, max_height=420)
             with gr.Tab(t("cnn.filters")):
@@ -220,7 +209,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
         # ------------------------------------------------------------------ events
         model_inputs = [source, weights_path]
-        analysed = [label, model_view, run_status, fmap, fmap_info]
+        analysed = [label, model_view, run_status, fmap, rf_view, fmap_info]
         analyse_inputs = [image, source, weights_path, runtime, layer]
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
 
@@ -236,7 +225,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         image.change(analyse, analyse_inputs, analysed, **heavy)
         classify_btn.click(analyse, analyse_inputs, analysed, **heavy)
         runtime.change(analyse, analyse_inputs, analysed, **heavy)
-        layer.input(feature_maps_only, [image, source, weights_path, layer], [fmap, fmap_info], **heavy)
+        layer.input(feature_maps_only, [image, source, weights_path, layer], [fmap, rf_view, fmap_info], **heavy)
         random_btn.click(random_shape, None, image, queue=False)
         sketch_btn.click(from_sketch, sketch, image)
         explain_btn.click(explain, [image, source, weights_path, methods, target], [attr_gallery, attr_note], **heavy)
@@ -247,6 +236,19 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             trigger(describe_model, model_inputs, [source_status, layer, table, filters, filters_note], **heavy) \
                 .then(class_choices, model_inputs, target)
     return tab
+
+
+def _feature_view(p, image, layer: str, lang: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """The channel grid of ``layer``, its receptive field on the input, and the line that
+    explains its numbers."""
+    fm = p.feature_maps(image, layer)
+    r = fm.info
+    info = text("cnn.fmap_info", lang, layer=layer, type=r.type if r else "?",
+                shape="×".join(map(str, fm.maps.shape)), params=f"{r.params:,}" if r else "?",
+                rf=r.rf_text() if r else "?", jump=r.jump if r else "?",
+                shown=min(MAX_CHANNELS, fm.maps.shape[0]), channels=fm.maps.shape[0])
+    rf_view = viz.receptive_field_box(p.model_view(image), r.receptive_field if r else -1, DISPLAY_PX)
+    return viz.channel_grid(fm.maps, max_channels=MAX_CHANNELS), rf_view, info
 
 
 def _blank(img: np.ndarray) -> bool:

@@ -86,6 +86,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "(one unit sees {rf} input pixels; neighbouring units are {jump} px apart). Showing {shown} of {channels} channels.",
         "**{layer}** — {type} · 输出 {shape} · {params} 个参数 · 感受野 **{rf}**"
         "（一个单元看到 {rf} 个输入像素；相邻单元相隔 {jump} 像素）。显示 {channels} 个通道中的 {shown} 个。"),
+    "cnn.rf_view": ("Receptive field of one unit at the centre (red square, in input pixels)",
+                    "中心处一个单元的感受野（红框，以输入像素计）"),
     "cnn.table": ("Layer table", "层表"),
     "cnn.table_note": ("{params} parameters in total. Receptive field: r_out = r_in + (k − 1)·d·j_in, "
                        "j_out = j_in·s (j = jump, the cumulative stride). Parameters of a conv: k·k·C_in·C_out (+ C_out bias).",

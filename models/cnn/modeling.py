@@ -35,7 +35,7 @@ class SmallResNet(nn.Module):
     """
 
     def __init__(self, num_classes: int = 8, in_channels: int = 3, stem_width: int = 16,
-                 widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), **_ignored):
+                 widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), zero_init_residual: bool = False, **_ignored):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, stem_width, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(stem_width)
@@ -50,10 +50,13 @@ class SmallResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        # Zero-init the last BN of each block: each block starts as identity (Goyal et al. 2017).
-        for m in self.modules():
-            if isinstance(m, BasicBlock):
-                nn.init.zeros_(m.bn2.weight)
+        # As torchvision's ResNet: optionally start each block as the identity (Goyal et al. 2017).
+        # Off by default: made for big-batch SGD; under AdamW the zeroed scales take hundreds of
+        # steps to move and the blocks learn nothing meanwhile (training_scripts/train_cnn.py).
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
 
     @staticmethod
     def _make_stage(in_w: int, out_w: int, n: int, stride: int) -> nn.Sequential:
@@ -70,11 +73,11 @@ class SmallResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def build_cnn(config: dict) -> nn.Module:
+def build_cnn(config: dict, zero_init_residual: bool = False) -> nn.Module:
     """Build an (untrained) CNN from a card's architecture config."""
     arch = config.get("arch")
     if arch == "small_resnet":
-        return SmallResNet(**config)
+        return SmallResNet(**config, zero_init_residual=zero_init_residual)
     if arch == "resnet18":
         return resnet18(weights=None, num_classes=config.get("num_classes", 1000))
     if arch == "mobilenet_v2":

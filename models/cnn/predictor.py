@@ -155,13 +155,12 @@ class CNNPredictor:
         if act.ndim != 4:
             raise ValueError(f"layer {layer} does not output a spatial feature map (shape {tuple(act.shape)})")
         info = next((r for r in self.layer_table() if r.name == layer), None)
-        if info is None:   # a block: describe it by its last row
-            info = next((r for r in reversed(self.layer_table()) if r.name.startswith(layer + ".")), None)
-            if info is not None:
-                info = anatomy.LayerInfo(layer, type(dict(self.model.named_modules())[layer]).__name__,
-                                         tuple(act.shape[1:]), sum(p.numel() for p in
-                                         dict(self.model.named_modules())[layer].parameters()),
-                                         info.receptive_field, info.jump)
+        if info is None:   # a block (BasicBlock, InvertedResidual): its output is its last row's
+            last = next((r for r in reversed(self.layer_table()) if r.name.startswith(layer + ".")), None)
+            if last is not None:
+                block = dict(self.model.named_modules())[layer]
+                info = anatomy.LayerInfo(layer, type(block).__name__, tuple(act.shape[1:]),
+                                         anatomy.count_parameters(block), last.receptive_field, last.jump)
         return FeatureMaps(layer, act[0].float().cpu().numpy(), info)
 
     def first_layer_filters(self) -> np.ndarray:

@@ -89,3 +89,26 @@ def test_chinese_browser_gets_chinese_ui(browser, studio_url):
     expect(page.get_by_role("tab", name="CNN 特征图")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("卷积神经网络看到了什么？")).to_be_visible()
     context.close()
+
+
+def test_random_shape_and_drawing(page, studio_url):
+    _open_cnn(page, studio_url)
+    page.get_by_role("button", name="Random shape").click()
+    expect(page.get_by_text(re.compile(r"Ran on PyTorch"))).to_be_visible()
+    assert _top1(page) in {"circle", "square", "triangle", "star", "cross", "hexagon", "diamond", "heart"}
+
+    page.get_by_text("Draw a shape").click()
+    canvas = page.locator("canvas").first
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 4
+    # a filled square drawn as a zig-zag of strokes
+    page.mouse.move(cx - r, cy - r)
+    page.mouse.down()
+    for i in range(12):
+        y = cy - r + 2 * r * i / 11
+        page.mouse.move(cx + r if i % 2 == 0 else cx - r, y, steps=4)
+    page.mouse.up()
+    page.get_by_role("button", name="Classify drawing").click()
+    expect(page.get_by_text(re.compile(r"Ran on PyTorch"))).to_be_visible()
+    expect(page.get_by_test_id("label-output-value")).to_be_visible()
