@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,8 +22,36 @@ T0 = time.perf_counter()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no phoning home from a learner's laptop
 os.environ.setdefault("HF_HUB_OFFLINE", "1")                 # weights come from disk, never the hub
 
+
+def _skip_gradio_stub_writer() -> None:
+    """gradio 6 re-parses its own sources and rewrites the .pyi type stub of every component
+    class at every import (gradio.component_meta.create_or_modify_pyi), a developer convenience
+    that cost 3.8 s of a 7 s start-up on a 2-core machine and writes files next to ours. Make it
+    a no-op as soon as that module loads, before any component class is defined."""
+    from importlib.machinery import PathFinder
+
+    class Finder:
+        @staticmethod
+        def find_spec(name, path, target=None):
+            if name != "gradio.component_meta":
+                return None
+            spec = PathFinder.find_spec(name, path)
+            if spec is None or spec.loader is None:
+                return spec
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                module.create_or_modify_pyi = lambda *args, **kwargs: None
+            spec.loader.exec_module = exec_module
+            return spec
+
+    if "gradio" not in sys.modules:
+        sys.meta_path.insert(0, Finder())
+
+
+_skip_gradio_stub_writer()
 import gradio as gr  # noqa: E402
-import torch  # noqa: E402
 
 from models.images import MAX_UPLOAD_BYTES  # noqa: E402
 from tabs import TABS  # noqa: E402
@@ -49,7 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs internet)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu, cuda, cuda:1 …")
+    p.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 …")
     p.add_argument("--backend", default="eager", choices=["eager", "compiled", "onnxruntime", "tensorrt"],
                    help="the runtime every tab starts on (each tab can switch)")
     p.add_argument("--preload", action="store_true", help="load every tab's default model before serving")
@@ -73,19 +102,32 @@ def build_demo(ctx: StudioContext) -> gr.Blocks:
     return demo
 
 
+def warm_imports(ctx: StudioContext) -> None:
+    """After the server answers: import what each tab's first request needs (tab.warm)."""
+    for module_name in TABS:
+        warm = getattr(importlib.import_module(module_name), "warm", None)
+        if warm is not None:
+            try:
+                warm(ctx)
+            except Exception:  # noqa: BLE001 — warming is an optimisation; the tab reports real errors
+                logging.getLogger("studio").exception("warming %s failed", module_name)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per internal request is noise
-    torch.set_num_threads(args.threads)
-    ctx = StudioContext(device=args.device, backend=args.backend, cache_dir=args.cache_dir, preload=args.preload)
+    # torch is imported on first model use (ctx.torch_device()), which applies args.threads
+    ctx = StudioContext(device=args.device, backend=args.backend, threads=args.threads, cache_dir=args.cache_dir,
+                        preload=args.preload)
     demo = build_demo(ctx)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=CSS,
                 theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,
                 max_file_size=MAX_UPLOAD_BYTES,
                 footer_links=[])
     print(f"Multimodal AI Studio ready on http://{args.host}:{args.port} in {time.perf_counter() - T0:.1f} s "
-          f"(device {args.device}, {args.threads} torch threads)", flush=True)
+          f"(device {ctx.device}, {args.threads} torch threads; models load on first use)", flush=True)
+    threading.Thread(target=warm_imports, args=(ctx,), daemon=True, name="warm-imports").start()
     try:
         demo.block_thread()
     except KeyboardInterrupt:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
+# torch and safetensors are imported where used: the UI imports this module at start-up and
+# should not pay for torch before a model is needed.
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # STUDIO_CHECKPOINT_DIR lets tests and experiments point at another folder of checkpoints.
@@ -54,8 +55,9 @@ def checkpoint_dir(model_id: str, root: str | Path | None = None) -> Path:
     return Path(root or CHECKPOINT_DIR) / model_id
 
 
-def save_checkpoint(model: torch.nn.Module | dict, card: dict, root: str | Path | None = None) -> Path:
+def save_checkpoint(model: "torch.nn.Module | dict", card: dict, root: str | Path | None = None) -> Path:
     """Write model.safetensors and card.json (sha256 filled in) atomically; returns the folder."""
+    from safetensors.torch import save_file
     missing = [k for k in CARD_KEYS if k not in card and k != "sha256"]
     if missing:
         raise CheckpointError(f"card is missing {missing}")
@@ -84,8 +86,9 @@ def read_card(model_id: str, root: str | Path | None = None) -> dict:
 
 
 def load_state_dict(model_id: str, root: str | Path | None = None,
-                    verify: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
+                    verify: bool = True) -> tuple[dict[str, "torch.Tensor"], dict]:
     """Return (state_dict, card) for a studio checkpoint, verifying the card's sha256."""
+    from safetensors.torch import load_file
     card = read_card(model_id, root)
     weights = checkpoint_dir(model_id, root) / "model.safetensors"
     if not weights.exists():
@@ -118,7 +121,7 @@ class PretrainedSource:
         if env:
             dirs.append(Path(env))
         dirs.append(REPO_ROOT / "assets" / "pretrained")
-        dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+        dirs.append(_torch_hub_dir() / "checkpoints")
         return [d / self.filename for d in dirs]
 
 
@@ -158,6 +161,15 @@ def resolve_pretrained(source: PretrainedSource, path: str | Path | None = None,
             return Resolved(p, f"found at {p}")
     where = " or ".join(str(p.parent) for p in paths[-2:]) if not path else str(paths[0])
     return Resolved(None, f"{source.key} weights not found: place {source.filename} in {where}. {source.hint}")
+
+
+def _torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else $XDG_CACHE_HOME/torch/hub."""
+    if "torch" in sys.modules:
+        return Path(sys.modules["torch"].hub.get_dir())
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
+    return Path(os.path.expanduser(home)) / "hub"
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

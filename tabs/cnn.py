@@ -11,7 +11,8 @@ import numpy as np
 from models import viz
 from models.images import MAX_IMAGE_SIDE
 from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         progress_adapter, runtime_choices, runtime_picker, user_errors)
+                         progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
+                         user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "cnn"
@@ -25,9 +26,17 @@ def _load_predictor(ctx: StudioContext):
     def factory(source_key: str, weights_path: str):
         # imported on first use: torchvision alone costs ~3 s of start-up on a 2-core machine
         from models.cnn.predictor import CNNPredictor
-        return CNNPredictor(source_key, device=ctx.device, weights_path=weights_path or None,
+        return CNNPredictor(source_key, device=ctx.torch_device(), weights_path=weights_path or None,
                             checkpoint_root=ctx.checkpoint_root, cache_dir=ctx.cache_dir)
     return factory
+
+
+def warm(ctx: StudioContext) -> None:
+    """Import what the first visit needs (torch, torchvision, captum) after the server is up, so
+    the first click does not wait for imports. Loads no weights."""
+    ctx.torch_device()
+    import models.cnn.predictor  # noqa: F401
+    import models.cnn.attributions  # noqa: F401
 
 
 def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
@@ -37,7 +46,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     pool = ModelPool(_load_predictor(ctx), max_items=3)
     if ctx.preload:
         pool.get("studio", "")
-    choices = runtime_choices(ctx.device)
+    choices = static_runtime_choices()
 
     def get(source_key, weights_path, progress=None, lang="en"):
         key = (source_key, (weights_path or "").strip())
@@ -50,6 +59,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     def describe_model(source_key, weights_path, request: gr.Request, progress=gr.Progress()):
         """Model-level views: status line, layer choices, layer table, first-layer filters."""
         lang = lang_of(request)
+        live = gr.update(choices=runtime_choices(ctx.torch_device()))   # availability, with reasons
         try:
             p = get(source_key, weights_path, progress, lang)
         except Exception as e:  # noqa: BLE001 — a missing source is a status, not a crash
@@ -57,7 +67,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             if not isinstance(e, (CheckpointError, ValueError, RuntimeError)):
                 raise
             msg = text("cnn.source_missing", lang, label=CNN_SOURCES[source_key].label, why=str(e))
-            return (f"⚠️ {msg}", gr.update(), gr.update(value=None), None, "")
+            return (f"⚠️ {msg}", gr.update(), gr.update(value=None), None, "", live, live, live)
         rows = p.layer_table()
         total = sum(r.params for r in rows)
         status = "✅ " + text("cnn.source_ok", lang, label=CNN_SOURCES[source_key].label,
@@ -73,7 +83,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         note = text("cnn.filters_note", lang, n=w.shape[0], k=w.shape[-1]) + "\n\n" + \
             text("cnn.table_note", lang, params=f"{total:,}")
         layer = DEFAULT_LAYER if DEFAULT_LAYER in layers else layers[0]
-        return status, gr.update(choices=layers, value=layer), table, filters, note
+        return status, gr.update(choices=layers, value=layer), table, filters, note, live, live, live
 
     @user_errors
     def analyse(image, source_key, weights_path, runtime, layer, request: gr.Request, progress=gr.Progress()):
@@ -126,7 +136,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         if image is None:
             raise gr.Error(text("cnn.no_image", lang))
         p = get(source_key, weights_path, progress, lang)
-        report = run_bench(spec_for(p, image), [a, b], runs=int(runs), warmup=3, device=ctx.device,
+        report = run_bench(spec_for(p, image), [a, b], runs=int(runs), warmup=3, device=ctx.torch_device(),
                            cache_dir=ctx.cache_dir, progress=progress_adapter(progress))
         rows, headers, verdict = ab_result(report, a, b, lang)
         return gr.update(value=rows, headers=headers), verdict
@@ -209,6 +219,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
         # ------------------------------------------------------------------ events
         model_inputs = [source, weights_path]
+        described = [source_status, layer, table, filters, filters_note, runtime, ab.a, ab.b]
         analysed = [label, model_view, run_status, fmap, rf_view, fmap_info]
         analyse_inputs = [image, source, weights_path, runtime, layer]
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
@@ -217,11 +228,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             return gr.update(visible=source_key != "studio")
 
         source.change(on_source, source, weights_path, queue=False)
-        (source.change(describe_model, model_inputs, [source_status, layer, table, filters, filters_note], **heavy)
+        (source.change(describe_model, model_inputs, described, **heavy)
          .then(class_choices, model_inputs, target)
          .then(analyse, analyse_inputs, analysed, **heavy))
-        weights_path.submit(describe_model, model_inputs, [source_status, layer, table, filters, filters_note],
-                            **heavy).then(analyse, analyse_inputs, analysed, **heavy)
+        weights_path.submit(describe_model, model_inputs, described, **heavy) \
+            .then(analyse, analyse_inputs, analysed, **heavy)
         image.change(analyse, analyse_inputs, analysed, **heavy)
         classify_btn.click(analyse, analyse_inputs, analysed, **heavy)
         runtime.change(analyse, analyse_inputs, analysed, **heavy)
@@ -233,7 +244,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                         concurrency_id=BENCH, concurrency_limit=1)
         # The first visit (page load or opening this tab) loads the model, with a progress message.
         for trigger in (demo.load, tab.select):
-            trigger(describe_model, model_inputs, [source_status, layer, table, filters, filters_note], **heavy) \
+            trigger(describe_model, model_inputs, described, **heavy) \
                 .then(class_choices, model_inputs, target)
     return tab
 

@@ -24,15 +24,36 @@ HEAVY = "heavy"
 BENCH = "bench"
 
 
+# The runtimes every tab offers (models.backends.BACKENDS, whose labels a test keeps equal). Listed
+# here so the UI can be built without importing torch; availability is filled in on first visit.
+RUNTIME_LABELS = {"eager": "PyTorch eager", "compiled": "torch.compile", "onnxruntime": "ONNX Runtime",
+                  "tensorrt": "TensorRT"}
+_TORCH_LOCK = threading.Lock()
+
+
 @dataclass
 class StudioContext:
     """Settings every tab receives from app.py."""
-    device: str = "cpu"
+    device: str = "auto"                   # "auto" = cuda when torch sees a GPU, else cpu
     backend: str = "eager"                 # the runtime tabs start on
+    threads: int | None = None             # torch / ONNX Runtime CPU threads (None = torch's default)
     cache_dir: Path | None = None          # ONNX files / engines (None = models.backends default)
     preload: bool = False                  # load models at start instead of on first use
     checkpoint_root: Path | None = None    # studio checkpoints (None = assets/checkpoints)
-    extras: dict = field(default_factory=dict)
+    _torch_ready: bool = field(default=False, repr=False)
+
+    def torch_device(self) -> str:
+        """Import and set up torch on first use (threads, then "auto" → a device) and return the
+        device. Start-up stays free of torch's ~2 s import; the first model load pays it."""
+        with _TORCH_LOCK:
+            if not self._torch_ready:
+                import torch
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                if self.device == "auto":
+                    self.device = "cuda" if torch.cuda.is_available() else "cpu"
+                self._torch_ready = True
+        return self.device
 
 
 class ModelPool:
@@ -117,6 +138,11 @@ def progress_adapter(progress: gr.Progress | None) -> Callable[[float, str], Non
 
 
 # ---------------------------------------------------------------------------- widgets
+def static_runtime_choices() -> list[tuple[str, str]]:
+    """(label, value) per runtime before anything was checked (build time)."""
+    return [(label, name) for name, label in RUNTIME_LABELS.items()]
+
+
 def runtime_choices(device: str) -> list[tuple[str, str]]:
     """(label, value) per runtime; unavailable ones carry their reason in the label."""
     from models.backends import availability_table

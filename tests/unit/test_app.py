@@ -47,3 +47,20 @@ def test_threads_default_is_deliberate(monkeypatch):
     assert app.default_threads() == 1
     monkeypatch.setattr("os.cpu_count", lambda: 32)
     assert app.default_threads() == 8
+
+
+def test_runtime_labels_match_the_backends():
+    from models.backends import BACKENDS
+    from tabs.common import RUNTIME_LABELS
+    assert RUNTIME_LABELS == {name: cls.label for name, cls in BACKENDS.items()}
+
+
+def test_start_up_imports_no_torch():
+    """The server is ready before torch is imported (~2 s on 2 cores); the first model pays it."""
+    import subprocess
+    import sys
+    code = ("import sys, app; from tabs.common import StudioContext; app.build_demo(StudioContext()); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
