@@ -273,6 +273,7 @@ def format_table(report: dict) -> str:
 def format_markdown(report: dict) -> str:
     """The same table as GitHub-flavoured markdown."""
     header, body, notes = _table_cells(report)
+    header = [h.replace("|", "\\|") for h in header]   # "max|Δ|" must not split a markdown cell
     lines = [f"**{_title(report)}**", "", "| " + " | ".join(header) + " |",
              "|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
