@@ -54,7 +54,7 @@ def channel_grid(maps: np.ndarray, max_channels: int = 32, tile: int = 96, gap: 
     return out
 
 
-def filter_grid(weights: np.ndarray, tile: int = 40, gap: int = 2, columns: int = 8) -> np.ndarray:
+def filter_grid(weights: np.ndarray, tile: int = 72, gap: int = 2, columns: int = 8) -> np.ndarray:
     """First-layer conv weights (C_out, 3, k, k) → RGB mosaic, each filter scaled symmetrically
     around zero so grey = 0, as in the classic AlexNet/ResNet filter pictures."""
     if weights.ndim != 4 or weights.shape[1] != 3:

@@ -67,12 +67,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             if not isinstance(e, (CheckpointError, ValueError, RuntimeError)):
                 raise
             msg = text("cnn.source_missing", lang, label=CNN_SOURCES[source_key].label, why=str(e))
-            return (f"⚠️ {msg}", gr.update(), gr.update(value=None), None, "", live, live, live)
+            return (f"⚠️ {msg}", gr.update(), gr.update(value=None), "", None, "", live, live, live)
         rows = p.layer_table()
         total = sum(r.params for r in rows)
         status = "✅ " + text("cnn.source_ok", lang, label=CNN_SOURCES[source_key].label,
                              params=f"{sum(x.numel() for x in p.model.parameters()):,}",
                              classes=len(p.class_names), size=p.image_size)
+        if source_key == "studio":
+            status += "\n\n" + text("cnn.studio_hint", lang, classes=", ".join(p.class_names))
         layers = p.feature_layers()
         table = gr.update(value=[[r.name, r.type, "×".join(map(str, r.output_shape)), f"{r.params:,}", r.rf_text()]
                                  for r in rows],
@@ -80,10 +82,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                                                            "cnn.col_params", "cnn.col_rf")])
         w = p.first_layer_filters()
         filters = viz.filter_grid(w)
-        note = text("cnn.filters_note", lang, n=w.shape[0], k=w.shape[-1]) + "\n\n" + \
-            text("cnn.table_note", lang, params=f"{total:,}")
+        note = text("cnn.filters_note", lang, n=w.shape[0], k=w.shape[-1])
+        table_note = text("cnn.table_note", lang, params=f"{total:,}")
         layer = DEFAULT_LAYER if DEFAULT_LAYER in layers else layers[0]
-        return status, gr.update(choices=layers, value=layer), table, filters, note, live, live, live
+        return status, gr.update(choices=layers, value=layer), table, table_note, filters, note, live, live, live
 
     @user_errors
     def analyse(image, source_key, weights_path, runtime, layer, request: gr.Request, progress=gr.Progress()):
@@ -201,6 +203,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     fmap = gr.Image(label=t("cnn.fmap_grid"), interactive=False, scale=3)
                     rf_view = gr.Image(label=t("cnn.rf_view"), interactive=False, scale=1, height=280)
             with gr.Tab(t("cnn.table")):
+                table_note = gr.Markdown()
                 table = gr.Dataframe(interactive=False, wrap=True, max_height=420)
             with gr.Tab(t("cnn.filters")):
                 filters_note = gr.Markdown()
@@ -219,7 +222,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
         # ------------------------------------------------------------------ events
         model_inputs = [source, weights_path]
-        described = [source_status, layer, table, filters, filters_note, runtime, ab.a, ab.b]
+        described = [source_status, layer, table, table_note, filters, filters_note, runtime, ab.a, ab.b]
         analysed = [label, model_view, run_status, fmap, rf_view, fmap_info]
         analyse_inputs = [image, source, weights_path, runtime, layer]
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)

