@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +49,16 @@ class BenchSpec:
         inputs: input name -> array every runtime gets (batch 1 by default), e.g.
             ``{"image": float32 (1, 3, H, W)}``.
         task_metric: ``(ref outputs, outputs) -> (name, value)``, e.g. ``("top1_agreement", 1.0)``.
+        make_backend: optional ``(name, precision, progress) -> Backend`` that reuses backends a
+            predictor already built (the UI's A/B panel: no second export or compile); None
+            builds fresh ones with ``create_backend``.
     """
 
     tab: str
     graph: ExportableGraph
     inputs: dict[str, np.ndarray]
     task_metric: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[str, float]]
+    make_backend: Callable[..., Any] | None = None
 
 
 def machine_info(device: str) -> dict:
@@ -111,8 +116,12 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
     start = time.perf_counter()
     try:
         report(0.0, f"{label}: preparing")
-        backend = create_backend(name, spec.graph, device=device, precision=precision, cache_dir=cache_dir,
-                                 progress=lambda f, m: report(SETUP_END * f, m))
+        setup_progress = lambda f, m: report(SETUP_END * f, m)  # noqa: E731
+        if spec.make_backend is not None:
+            backend = spec.make_backend(name, precision, setup_progress)
+        else:
+            backend = create_backend(name, spec.graph, device=device, precision=precision, cache_dir=cache_dir,
+                                     progress=setup_progress)
         report(SETUP_END, f"{label}: warming up ({warmup} runs)")
         for _ in range(warmup):
             backend(**spec.inputs)

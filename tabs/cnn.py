@@ -199,9 +199,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             with gr.Tab(t("cnn.fmaps")):
                 layer = gr.Dropdown(label=t("cnn.layer"), choices=[], interactive=True)
                 fmap_info = gr.Markdown()
+                # Captions as text above the pictures: a floating label would hide the top row of channels.
                 with gr.Row():
-                    fmap = gr.Image(label=t("cnn.fmap_grid"), interactive=False, scale=3)
-                    rf_view = gr.Image(label=t("cnn.rf_view"), interactive=False, scale=1, height=280)
+                    with gr.Column(scale=3):
+                        gr.Markdown(t("cnn.fmap_grid"))
+                        fmap = gr.Image(label=t("cnn.fmap_grid"), show_label=False, interactive=False,
+                                        elem_id="cnn-feature-grid")
+                    with gr.Column(scale=1):
+                        gr.Markdown(t("cnn.rf_view"))
+                        rf_view = gr.Image(label=t("cnn.rf_view"), show_label=False, interactive=False, height=280,
+                                           elem_id="cnn-receptive-field")
             with gr.Tab(t("cnn.table")):
                 table_note = gr.Markdown()
                 table = gr.Dataframe(interactive=False, wrap=True, max_height=420)

@@ -14,7 +14,8 @@ def top1_agreement(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tu
 def spec_for(predictor, image) -> BenchSpec:
     """Bench spec for a loaded CNNPredictor on one image (what the A/B panel runs)."""
     return BenchSpec(tab="cnn", graph=predictor.graph(),
-                     inputs={"image": predictor.preprocess(image).numpy()}, task_metric=top1_agreement)
+                     inputs={"image": predictor.preprocess(image).numpy()}, task_metric=top1_agreement,
+                     make_backend=lambda name, precision, progress: predictor.backend(name, precision, progress))
 
 
 def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:

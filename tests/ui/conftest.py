@@ -66,6 +66,14 @@ def studio_url(tmp_path_factory):
             print(server_log[-5000:])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expect():
+    """expect() waits 5 s by default; a first model load on a busy 2-core CI machine can take
+    longer. These are hang guards, not speed assertions."""
+    from playwright.sync_api import expect
+    expect.set_options(timeout=60_000)
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -36,8 +36,8 @@ def test_example_classify_switch_runtime_and_ab(page, studio_url):
     page.locator(".gallery-item").first.click()
     expect(page.get_by_text(re.compile(r"Ran on PyTorch .*eager"))).to_be_visible()
     assert _top1(page) == "star"
-    grid = page.locator(".block", has_text="Channels of the chosen layer").locator("img")
-    expect(grid.first).to_be_visible()
+    expect(page.locator("#cnn-feature-grid img").first).to_be_visible()       # ids we set in tabs/cnn.py
+    expect(page.locator("#cnn-receptive-field img").first).to_be_visible()
     expect(page.get_by_text(re.compile(r"layer1\.0\.conv1 — .*receptive field 9×9"))).to_be_visible()
 
     _choose(page, "Runtime", "ONNX Runtime")
