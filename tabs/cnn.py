@@ -10,7 +10,7 @@ import numpy as np
 
 from models import viz
 from models.images import MAX_IMAGE_SIDE
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
+from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
                          progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
                          user_errors)
 from tabs.i18n import lang_of, t, text
@@ -94,7 +94,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         if image is None:
             return None, None, "", None, None, ""
         p = get(source_key, weights_path, progress, lang)
-        progress(0.3, desc=text("common.building", lang, name=runtime))
+        progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
         result = p.classify(image, backend=runtime, progress=progress_adapter(progress))
         view = viz.upscale(p.model_view(image), DISPLAY_PX)
         status = text("common.ran_on", lang, runtime=result.runtime, ms=f"{result.ms:.1f}")
@@ -118,6 +118,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         if not methods:
             raise gr.Error(text("cnn.no_method", lang))
         p = get(source_key, weights_path, progress, lang)
+        if target and target not in p.class_names:
+            raise gr.Error(text("cnn.unknown_class", lang, name=target, some=", ".join(p.class_names[:8])))
         target_idx = p.class_names.index(target) if target else None
         view = p.model_view(image)
         gallery, notes = [], []
@@ -197,7 +199,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                 model_view = gr.Image(label=t("cnn.model_view"), interactive=False, height=280)
         with gr.Tabs():
             with gr.Tab(t("cnn.fmaps")):
-                layer = gr.Dropdown(label=t("cnn.layer"), choices=[], interactive=True)
+                # choices arrive with the model; custom values let API callers name any layer
+                layer = gr.Dropdown(label=t("cnn.layer"), choices=[], interactive=True, allow_custom_value=True)
                 fmap_info = gr.Markdown()
                 # Captions as text above the pictures: a floating label would hide the top row of channels.
                 with gr.Row():
@@ -220,7 +223,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     methods = gr.CheckboxGroup(list(ATTR_METHODS), value=["Grad-CAM", "Saliency"],
                                                label=t("cnn.attr_method"))
                     target = gr.Dropdown(label=t("cnn.attr_target"), info=t("cnn.attr_target_info"),
-                                         choices=[("—", "")], value="")
+                                         choices=[("—", "")], value="", allow_custom_value=True)
                 explain_btn = gr.Button(t("cnn.attr_run"))
                 attr_gallery = gr.Gallery(label=t("cnn.attr_out"), columns=4, height=300, object_fit="contain")
                 attr_note = gr.Markdown()
@@ -237,25 +240,30 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         def on_source(source_key):
             return gr.update(visible=source_key != "studio")
 
-        source.change(on_source, source, weights_path, queue=False)
-        (source.change(describe_model, model_inputs, described, **heavy)
-         .then(class_choices, model_inputs, target)
-         .then(analyse, analyse_inputs, analysed, **heavy))
-        weights_path.submit(describe_model, model_inputs, described, **heavy) \
-            .then(analyse, analyse_inputs, analysed, **heavy)
-        image.change(analyse, analyse_inputs, analysed, **heavy)
-        classify_btn.click(analyse, analyse_inputs, analysed, **heavy)
-        runtime.change(analyse, analyse_inputs, analysed, **heavy)
-        layer.input(feature_maps_only, [image, source, weights_path, layer], [fmap, rf_view, fmap_info], **heavy)
-        random_btn.click(random_shape, None, image, queue=False)
-        sketch_btn.click(from_sketch, sketch, image)
-        explain_btn.click(explain, [image, source, weights_path, methods, target], [attr_gallery, attr_note], **heavy)
+        # Public API (gradio_client, "Use via API"): classify, feature_maps, explain, compare_runtimes,
+        # describe_model. The other listeners repeat them for UI triggers and stay out of the docs.
+        hidden = dict(api_visibility="undocumented")
+        source.change(on_source, source, weights_path, queue=False, api_visibility="private")
+        (source.change(describe_model, model_inputs, described, api_name="describe_model", **heavy)
+         .then(class_choices, model_inputs, target, api_visibility="private")
+         .then(analyse, analyse_inputs, analysed, **hidden, **heavy))
+        weights_path.submit(describe_model, model_inputs, described, **hidden, **heavy) \
+            .then(analyse, analyse_inputs, analysed, **hidden, **heavy)
+        classify_btn.click(analyse, analyse_inputs, analysed, api_name="classify", **heavy)
+        image.change(analyse, analyse_inputs, analysed, **hidden, **heavy)
+        runtime.change(analyse, analyse_inputs, analysed, **hidden, **heavy)
+        layer.input(feature_maps_only, [image, source, weights_path, layer], [fmap, rf_view, fmap_info],
+                    api_name="feature_maps", **heavy)
+        random_btn.click(random_shape, None, image, queue=False, api_name="random_shape")
+        sketch_btn.click(from_sketch, sketch, image, **hidden)
+        explain_btn.click(explain, [image, source, weights_path, methods, target], [attr_gallery, attr_note],
+                          api_name="explain", **heavy)
         ab.button.click(run_ab, [image, source, weights_path, ab.a, ab.b, ab.runs], [ab.table, ab.summary],
-                        concurrency_id=BENCH, concurrency_limit=1)
+                        api_name="compare_runtimes", concurrency_id=BENCH, concurrency_limit=1)
         # The first visit (page load or opening this tab) loads the model, with a progress message.
         for trigger in (demo.load, tab.select):
-            trigger(describe_model, model_inputs, described, **heavy) \
-                .then(class_choices, model_inputs, target)
+            trigger(describe_model, model_inputs, described, **hidden, **heavy) \
+                .then(class_choices, model_inputs, target, api_visibility="private")
     return tab
 
 

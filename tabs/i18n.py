@@ -115,6 +115,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cnn.no_image": ("No image yet: pick an example, press “Random shape”, upload a picture or draw one.",
                      "还没有图像：请选择示例、点击“随机形状”、上传图片或画一个。"),
     "cnn.no_method": ("Tick at least one attribution method.", "请至少勾选一种归因方法。"),
+    "cnn.unknown_class": ("“{name}” is not a class of this model. Its classes include: {some}.",
+                          "“{name}” 不是该模型的类别。它的类别包括：{some}。"),
     "cnn.empty_sketch": ("The drawing is empty: draw a shape first.", "画布是空的：请先画一个形状。"),
     "cnn.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
     "cnn.source_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",

@@ -125,8 +125,11 @@ class CNNPredictor:
         """The backend instance for ``name`` (built on first use: export, compile, engine)."""
         key = (name, precision)
         if key not in self._backends:
-            self._backends[key] = create_backend(name, self.graph(), device=self.device, precision=precision,
-                                                 cache_dir=self.cache_dir, progress=progress)
+            backend = create_backend(name, self.graph(), device=self.device, precision=precision,
+                                     cache_dir=self.cache_dir, progress=progress)
+            # One call now, so compilation / session set-up is never timed as if it were inference.
+            backend.warmup(1)
+            self._backends[key] = backend
         return self._backends[key]
 
     # ------------------------------------------------------------------ tasks
