@@ -151,6 +151,14 @@ computed by the PyTorch eager model, since a fused runtime (ONNX Runtime, Tensor
 
 **Runtimes.** The same network can run on PyTorch eager, torch.compile, ONNX Runtime or TensorRT. The A/B
 panel times two of them on your image and checks they agree (max abs error, cosine, same top-1).
+
+**Things to try.**
+1. The purple star and the orange heart are colour–shape pairs the studio model *never saw* in training: does it
+   still get them right? (Its card reports held-out accuracy on 1,000 such images.)
+2. Step through the layers from `conv1` to `layer4.0.conv2`: watch the maps shrink (stride 2) while the red
+   receptive-field square grows from 3×3 to 97×97.
+3. Give the studio model the cat photo: it must answer one of its 8 shapes. Then switch the model to MobileNetV2.
+4. Switch the runtime to ONNX Runtime and run the A/B panel: same answer, how much faster?
 """,
         """
 **卷积（第 1 周）。** 卷积用一个小卷积核（这里是 3×3）在图像上滑动，在每个位置对其下方的像素加权求和。
@@ -172,6 +180,12 @@ BatchNorm 每个通道有 2 个。
 
 **运行时。** 同一个网络可以在 PyTorch eager、torch.compile、ONNX Runtime 或 TensorRT 上运行。A/B 面板在你的图像上
 对其中两个计时，并检查它们是否一致（最大绝对误差、余弦相似度、top-1 是否相同）。
+
+**试一试。**
+1. 紫色五角星和橙色心形是工作室模型训练时*从未见过*的颜色–形状组合：它还能认对吗？（模型卡记录了 1000 张这类图像上的留出准确率。）
+2. 从 `conv1` 逐层看到 `layer4.0.conv2`：特征图在缩小（步长 2），红色感受野方框从 3×3 增长到 97×97。
+3. 把猫的照片交给工作室模型：它只能从 8 种形状里选一个。再把模型切换成 MobileNetV2。
+4. 把运行时切换为 ONNX Runtime 并运行 A/B 面板：答案相同，快了多少？
 """),
 }
 
