@@ -9,9 +9,8 @@ import gradio as gr
 import numpy as np
 
 from models import viz
-from models.images import MAX_IMAGE_SIDE
-from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
+from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result,
+                         learn_accordion, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
                          user_errors)
 from tabs.i18n import lang_of, t, text
 
@@ -94,21 +93,22 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         if image is None:
             return None, None, "", None, None, ""
         p = get(source_key, weights_path, progress, lang)
+        seen = p.model_view(image)      # resize / crop once; every view below starts from it
         progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
-        result = p.classify(image, backend=runtime, progress=progress_adapter(progress))
-        view = viz.upscale(p.model_view(image), DISPLAY_PX)
+        result = p.classify(seen, backend=runtime, progress=progress_adapter(progress))
         status = text("common.ran_on", lang, runtime=result.runtime, ms=f"{result.ms:.1f}")
         layers = p.feature_layers()
         layer = layer if layer in layers else (DEFAULT_LAYER if DEFAULT_LAYER in layers else layers[0])
-        grid, rf_view, info = _feature_view(p, image, layer, lang)
-        return dict(result.top), view, status, grid, rf_view, info
+        grid, rf_view, info = _feature_view(p, seen, layer, lang)
+        return dict(result.top), viz.upscale(seen, DISPLAY_PX), status, grid, rf_view, info
 
     @user_errors
     def feature_maps_only(image, source_key, weights_path, layer, request: gr.Request):
         lang = lang_of(request)
         if image is None or not layer:
             return None, None, ""
-        return _feature_view(get(source_key, weights_path), image, layer, lang)
+        p = get(source_key, weights_path)
+        return _feature_view(p, p.model_view(image), layer, lang)
 
     @user_errors
     def explain(image, source_key, weights_path, methods, target, request: gr.Request, progress=gr.Progress()):
@@ -126,7 +126,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         for i, method in enumerate(methods):
             progress((i + 0.5) / len(methods), desc=method)
             t0 = time.perf_counter()
-            heat, cls = p.attribute(image, method, target_idx)
+            heat, cls = p.attribute(view, method, target_idx)
             ms = (time.perf_counter() - t0) * 1000
             gallery.append((viz.overlay(view, heat, size=DISPLAY_PX), f"{method} · {p.class_names[cls]}"))
             notes.append("- " + text("cnn.attr_note", lang, method=method, cls=p.class_names[cls], ms=f"{ms:.0f}"))
@@ -267,16 +267,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     return tab
 
 
-def _feature_view(p, image, layer: str, lang: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _feature_view(p, seen: np.ndarray, layer: str, lang: str) -> tuple[np.ndarray, np.ndarray, str]:
     """The channel grid of ``layer``, its receptive field on the input, and the line that
-    explains its numbers."""
-    fm = p.feature_maps(image, layer)
+    explains its numbers. ``seen`` is the model's own view of the image (p.model_view)."""
+    fm = p.feature_maps(seen, layer)
     r = fm.info
     info = text("cnn.fmap_info", lang, layer=layer, type=r.type if r else "?",
                 shape="×".join(map(str, fm.maps.shape)), params=f"{r.params:,}" if r else "?",
                 rf=r.rf_text() if r else "?", jump=r.jump if r else "?",
                 shown=min(MAX_CHANNELS, fm.maps.shape[0]), channels=fm.maps.shape[0])
-    rf_view = viz.receptive_field_box(p.model_view(image), r.receptive_field if r else -1, DISPLAY_PX)
+    rf_view = viz.receptive_field_box(seen, r.receptive_field if r else -1, DISPLAY_PX)
     return viz.channel_grid(fm.maps, max_channels=MAX_CHANNELS), rf_view, info
 
 

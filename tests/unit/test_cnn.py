@@ -185,3 +185,19 @@ def test_ab_bench_reuses_the_predictors_runtimes(studio, monkeypatch):
         assert rows["onnxruntime"]["status"] == "ok"
         assert rows["onnxruntime"]["agreement"]["task"] == {"name": "top1_agreement", "value": 1.0}
     assert built.count("onnxruntime") <= 1
+
+
+def test_model_view_is_a_fixed_point(studio):
+    """The tab resizes once and passes the model's view on: doing it again must change nothing."""
+    from PIL import Image
+    big = np.asarray(Image.fromarray(shapeworld.render_prompted("star", "red", 2, image_size=256)).resize((300, 260)))
+    seen = studio.model_view(big)
+    assert seen.shape == (64, 64, 3)
+    assert np.array_equal(studio.model_view(seen), seen)
+    assert np.allclose(studio.preprocess(seen), studio.preprocess(big))
+
+
+def test_tab_lists_the_predictors_attribution_methods():
+    from models.cnn.predictor import ATTRIBUTION_METHODS
+    from tabs.cnn import ATTR_METHODS
+    assert ATTR_METHODS == ATTRIBUTION_METHODS
