@@ -56,6 +56,9 @@ class ExportableGraph:
             the example's size.
         metadata: strings stored inside the artifacts (class names as JSON, source checkpoint
             sha256, ...).
+        axis_ranges: dynamic axis name -> (smallest, largest) size a runtime with fixed
+            optimisation profiles (TensorRT) must accept, e.g. ``{"past_len": (0, 511)}``;
+            unnamed axes span 1..a default.
     """
 
     name: str
@@ -64,6 +67,7 @@ class ExportableGraph:
     output_names: list[str]
     dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    axis_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +95,15 @@ class ExportableGraph:
                 if example is not None and not 0 <= axis < example.dim():
                     raise ValueError(f"dynamic axis {axis} of input {tensor_name!r} is outside its "
                                      f"{example.dim()} dimensions")
+        axis_names = {n for axes in self.dynamic_axes.values() for n in axes.values()}
+        for axis_name, bounds in self.axis_ranges.items():
+            if axis_name not in axis_names:
+                raise ValueError(f"axis_ranges names {axis_name!r}, which is not a dynamic axis of graph "
+                                 f"{self.name!r} (dynamic: {', '.join(sorted(axis_names)) or 'none'})")
+            low, high = bounds
+            if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high):
+                raise ValueError(f"axis_ranges[{axis_name!r}] must be (low, high) with 0 <= low <= high, "
+                                 f"got {bounds!r}")
         for key, value in self.metadata.items():
             if not isinstance(value, str):
                 raise ValueError(f"metadata[{key!r}] must be a string (store lists as JSON), "
@@ -146,6 +159,8 @@ def artifact_key(graph: ExportableGraph, runtime: str, runtime_version: str, dev
         "outputs": list(graph.output_names),
         "dynamic_axes": {k: {str(a): n for a, n in sorted(v.items())} for k, v in graph.dynamic_axes.items()},
     }
+    if graph.axis_ranges:   # only graphs that name ranges: the keys of older artifacts stay valid
+        spec["axis_ranges"] = {k: list(v) for k, v in sorted(graph.axis_ranges.items())}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 

@@ -95,6 +95,13 @@ class CompiledBackend(Backend):
         # fed to CUDA graphs force re-recording
         with torch.no_grad():
             args = [to_torch(v, self.device, self._dtype) for v in inputs.values()]
+            for key, arg in zip(inputs, args):
+                for axis, axis_name in self.graph.dynamic_axes.get(key, {}).items():
+                    # A sequence axis changes every call (a KV cache grows by one token per
+                    # step): say so up front, or dynamo recompiles per length until its limit.
+                    # Batch axes stay static: one recompile when they change is cheaper.
+                    if axis_name != "batch":
+                        torch._dynamo.maybe_mark_dynamic(arg, axis)
             if self.mode == "reduce-overhead":
                 # tells the CUDA-graph tree that the previous outputs are consumed
                 torch.compiler.cudagraph_mark_step_begin()

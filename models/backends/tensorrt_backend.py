@@ -66,14 +66,23 @@ def read_engine_file(path: str | Path) -> tuple[dict, bytes]:
 
 
 def profile_shapes(graph: ExportableGraph) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-    """(min, opt, max) shape per input: dynamic axes span 1..PROFILE_MAX, opt is the example."""
+    """(min, opt, max) shape per input; opt is the example.
+
+    A dynamic axis spans ``graph.axis_ranges[name]`` when the graph names one (e.g. a KV cache
+    from 0 positions), else 1..PROFILE_MAX.
+    """
+    def bounds(axis_name: str, example_size: int) -> tuple[int, int]:
+        if axis_name in graph.axis_ranges:
+            return graph.axis_ranges[axis_name]
+        return 1, max(example_size, PROFILE_MAX.get(axis_name, DEFAULT_PROFILE_MAX))
+
     shapes = {}
     for key, example in graph.example_inputs.items():
         axes = graph.dynamic_axes.get(key, {})
         opt = tuple(int(d) for d in example.shape)
-        low = tuple(1 if i in axes else d for i, d in enumerate(opt))
-        high = tuple(max(d, PROFILE_MAX.get(axes[i], DEFAULT_PROFILE_MAX)) if i in axes else d
-                     for i, d in enumerate(opt))
+        low = tuple(bounds(axes[i], d)[0] if i in axes else d for i, d in enumerate(opt))
+        high = tuple(bounds(axes[i], d)[1] if i in axes else d for i, d in enumerate(opt))
+        opt = tuple(min(max(o, lo), hi) for o, lo, hi in zip(opt, low, high))
         shapes[key] = (low, opt, high)
     return shapes
 

@@ -1,0 +1,195 @@
+"""GPT predictor: text in, a stream of tokens out, on any runtime.
+
+Loads a ``GPT2LMHeadModel`` and its tokenizer with transformers' ``from_pretrained`` (the
+studio checkpoint after checking its sha256, or public GPT-2 weights already on disk), wraps one
+decoding step as an ExportableGraph and generates with ``models.gpt.generation.Decoder`` on
+whichever backend the learner picked.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models import checkpoints
+from models.backends import create_backend
+from models.backends.base import Backend, ExportableGraph
+from models.gpt.generation import Decoder, GenerationSettings, GenerationUpdate, backend_step
+from models.gpt.modeling import DecodeStep, cache_shape, import_transformers
+from models.gpt.sources import STUDIO_MODEL_ID, GPTSource, local_dir, missing_hint, source
+from models.gpt.text import Detokenizer, Prompt, fit_prompt, token_pieces
+
+Progress = Callable[[float, str], None]
+MAX_PROMPT_CHARS = 20_000   # longer input is refused before tokenising (the API, not the UI box)
+
+
+@dataclass
+class Generation:
+    """One streamed update, ready to display."""
+    prompt: Prompt
+    update: GenerationUpdate
+    pieces: list[str]            # display text per generated token
+
+
+class GPTPredictor:
+    """One causal LM + tokenizer; generation on any backend (eager, compiled, ONNX Runtime, TensorRT).
+
+    Args:
+        source_key: "studio", "gpt2" or "distilgpt2" (see models.gpt.sources).
+        model_path: a folder saved with ``save_pretrained`` to use instead of searching.
+        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
+    """
+
+    def __init__(self, source_key: str = "studio", device: str = "cpu", model_path: str | Path | None = None,
+                 checkpoint_root: str | Path | None = None, cache_dir: str | Path | None = None):
+        self.src: GPTSource = source(source_key)
+        self.device = device
+        self.cache_dir = cache_dir
+        self.model, self.tokenizer, self.card, self.weights_sha = self._load(model_path, checkpoint_root)
+        self.model.eval().requires_grad_(False).to(device)
+        self.config = self.model.config
+        self._backends: dict[tuple[str, str], Backend] = {}
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, model_path, checkpoint_root):
+        import_transformers()
+        from transformers import AutoTokenizer, GPT2LMHeadModel
+
+        if self.src.key == "studio" and model_path is None:
+            folder = checkpoints.checkpoint_dir(STUDIO_MODEL_ID, checkpoint_root)
+            card = checkpoints.read_card(STUDIO_MODEL_ID, checkpoint_root)
+            weights = folder / "model.safetensors"
+            if not weights.is_file():
+                raise checkpoints.CheckpointError(f"{weights} is missing: run python training_scripts/train_gpt.py")
+            sha = checkpoints.sha256_file(weights)
+            if sha != card["sha256"]:
+                raise checkpoints.CheckpointError(f"{weights} does not match its card (sha256 {sha[:12]}… vs "
+                                                  f"{card['sha256'][:12]}…): retrain or restore it")
+            where, kwargs = folder, {}
+        else:
+            where = Path(model_path).expanduser() if model_path else local_dir(self.src)
+            kwargs = {}
+            if where is None:   # the hub cache, never the network
+                where, kwargs = self.src.repo_id, {"local_files_only": True}
+            elif not (Path(where) / "config.json").is_file():
+                raise checkpoints.CheckpointError(f"{where} has no config.json: point at a folder written by "
+                                                  "save_pretrained (model and tokenizer)")
+            card, sha = {"model_id": self.src.key, "weights": str(where)}, None
+        try:
+            # use_safetensors: never unpickle a weight file someone pointed us at
+            model = GPT2LMHeadModel.from_pretrained(where, dtype=torch.float32, use_safetensors=True, **kwargs)
+            tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
+        except OSError as exc:
+            if kwargs.get("local_files_only"):
+                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
+            raise checkpoints.CheckpointError(f"could not load a GPT-2 model from {where}: {exc}") from exc
+        if sha is None:
+            sha = _weights_sha(model)
+        return model, tokenizer, card, sha
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def context(self) -> int:
+        return int(self.config.n_positions)
+
+    @property
+    def eos_id(self) -> int | None:
+        return self.tokenizer.eos_token_id
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # ------------------------------------------------------------------ text
+    def encode(self, text: str) -> list[int]:
+        if not isinstance(text, str):
+            raise ValueError(f"the prompt must be text, got {type(text).__name__}")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise ValueError(f"the prompt is {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}")
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt(self, text: str, max_new_tokens: int) -> Prompt:
+        """Token ids of ``text``, cut from the left so that ``max_new_tokens`` still fit."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("the prompt is empty: type a few words for the model to continue")
+        return fit_prompt(self.encode(text), self.context, int(max_new_tokens))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def token_label(self, token_id: int) -> str:
+        """How one token reads on its own (spaces and newlines made visible)."""
+        text = self.decode([token_id])
+        return text.replace(" ", "␣").replace("\n", "↵").replace("\t", "→") or "∅"
+
+    # ------------------------------------------------------------------ runtimes
+    def graph(self) -> ExportableGraph:
+        cfg = self.config
+        return ExportableGraph(
+            name=f"gpt.{self.src.key}.decode_step", module=DecodeStep(self.model).eval(),
+            example_inputs={"input_ids": torch.zeros(1, 4, dtype=torch.long),
+                            "past": torch.zeros(cache_shape(cfg, 1, 3))},
+            output_names=["logits", "present"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "new_tokens"},
+                          "past": {2: "batch", 4: "past_len"},
+                          "logits": {0: "batch"}, "present": {2: "batch", 4: "total_len"}},
+            # TensorRT's optimisation profile: a prefill has no past; beams are the batch
+            axis_ranges={"batch": (1, 8), "new_tokens": (1, cfg.n_positions),
+                         "past_len": (0, cfg.n_positions - 1)},
+            metadata={"source_sha256": self.weights_sha or "", "vocab_size": str(cfg.vocab_size),
+                      "cache_layout": json.dumps(["layer", "key|value", "batch", "head", "position", "dim"])})
+
+    def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
+        """The backend for ``name`` (exported/compiled on first use, then kept)."""
+        key = (name, precision)
+        if key not in self._backends:
+            backend = create_backend(name, self.graph(), device=self.device, precision=precision,
+                                     cache_dir=self.cache_dir, progress=progress)
+            backend.warmup(1)
+            self._backends[key] = backend
+        return self._backends[key]
+
+    def decoder(self, backend: str = "eager", progress: Progress | None = None) -> Decoder:
+        cfg = self.config
+        return Decoder(backend_step(self.backend(backend, progress=progress)),
+                       (cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head), self.context, self.eos_id)
+
+    # ------------------------------------------------------------------ generation
+    def stream(self, prompt: Prompt | str, settings: GenerationSettings, backend: str = "eager",
+               should_stop: Callable[[], bool] | None = None, progress: Progress | None = None,
+               ) -> Iterator[Generation]:
+        """Generate, yielding after every token (beam search: the best beam so far)."""
+        settings = settings.check()
+        if isinstance(prompt, str):
+            prompt = self.prompt(prompt, settings.max_new_tokens)
+        if len(prompt.ids) + settings.max_new_tokens > self.context:
+            prompt = fit_prompt(prompt.ids, self.context, settings.max_new_tokens)
+        decoder = self.decoder(backend, progress)
+        detok, pieces = Detokenizer(self.tokenizer, prompt.ids), []
+        for update in decoder.stream(prompt.ids, settings, should_stop):
+            ids = update.ids
+            if settings.decoding == "beam":
+                pieces = token_pieces(self.tokenizer, prompt.ids, ids)   # the best beam may switch
+            else:
+                # only the new tokens: decoding costs the same per token however long the text
+                pieces = pieces + [detok.add(t) for t in ids[len(pieces):]]
+            yield Generation(prompt, update, list(pieces))
+
+    def next_token_distribution(self, ids: list[int]) -> np.ndarray:
+        """The model's raw next-token logits after ``ids`` (eager; the Learn plot)."""
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([ids[-self.context:]], device=self.device))
+        return out.logits[0, -1].float().cpu().numpy()
+
+
+def _weights_sha(model) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().data)
+    return h.hexdigest()

@@ -1,0 +1,52 @@
+"""What the learner can set for one generation, and its limits (no torch here: the UI imports it
+at build time)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+DECODINGS = ("greedy", "sampling", "beam")
+TOP_ALTERNATIVES = 10
+# Limits the UI and the API enforce (inclusive). max_new_tokens also cannot exceed the context.
+LIMITS = {
+    "max_new_tokens": (1, 256),
+    "temperature": (0.05, 2.0),
+    "top_k": (0, 500),               # 0 = off
+    "top_p": (0.05, 1.0),            # 1 = off
+    "repetition_penalty": (1.0, 2.0),  # 1 = off
+    "num_beams": (2, 8),
+    "seed": (0, 2**31 - 1),
+}
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """What the learner chose. ``check()`` returns it validated or raises a ValueError saying why."""
+    decoding: str = "sampling"
+    max_new_tokens: int = 64
+    temperature: float = 0.8
+    top_k: int = 40
+    top_p: float = 0.95
+    repetition_penalty: float = 1.1
+    num_beams: int = 4
+    seed: int = 0
+    use_cache: bool = True
+
+    def check(self) -> "GenerationSettings":
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {self.decoding!r}")
+        values = {}
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            integer = isinstance(low, int) and isinstance(high, int)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    (isinstance(value, float) and not math.isfinite(value)):
+                raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
+            if integer:
+                if float(value) != int(value):
+                    raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+                value = int(value)
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+            values[name] = value if integer else float(value)
+        return replace(self, **values, use_cache=bool(self.use_cache))
