@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from models.backends import BACKENDS, backend_names, create_backend
 from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
 
 # tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec
-BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench"}
+BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench"}
 
 REFERENCE = "eager"
 PERCENTILES = (50, 90, 99)
@@ -52,6 +52,14 @@ class BenchSpec:
         make_backend: optional ``(name, precision, progress) -> Backend`` that reuses backends a
             predictor already built (the UI's A/B panel: no second export or compile); None
             builds fresh ones with ``create_backend``.
+        run: optional ``backend -> (outputs, metrics)``: what one timed run does when it is
+            more than one graph call (GPT: a whole greedy generation driving the step graph).
+            ``metrics`` (name -> float, e.g. time to first token) are summarised per row as
+            their median. None: one ``backend(**inputs)`` call, no metrics.
+        row_extras: optional ``backend -> metrics`` measured once per row after the timed runs
+            (GPT: tokens/s with the KV cache off).
+        columns: extra table columns ``(metric name, header, format spec)``.
+        task_format: how the table shows the task value (default ``.3f``).
     """
 
     tab: str
@@ -59,6 +67,15 @@ class BenchSpec:
     inputs: dict[str, np.ndarray]
     task_metric: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[str, float]]
     make_backend: Callable[..., Any] | None = None
+    run: Callable[[Any], tuple[dict[str, np.ndarray], dict[str, float]]] | None = None
+    row_extras: Callable[[Any], dict[str, float]] | None = None
+    columns: list[tuple[str, str, str]] = field(default_factory=list)
+    task_format: Callable[[float], str] | None = None
+
+    def run_once(self, backend) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        if self.run is not None:
+            return self.run(backend)
+        return backend(**self.inputs), {}
 
 
 def machine_info(device: str) -> dict:
@@ -124,9 +141,9 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
                                      progress=setup_progress)
         report(SETUP_END, f"{label}: warming up ({warmup} runs)")
         for _ in range(warmup):
-            backend(**spec.inputs)
+            spec.run_once(backend)
         # the output checked for agreement (after warm-up, so compiled graphs are settled)
-        check = backend(**spec.inputs)
+        check, _ = spec.run_once(backend)
     except BackendUnavailable as exc:
         return _empty_row(name, f"unavailable: {_short(exc)}"), None, None
     except Exception as exc:  # one runtime's failure must not end the benchmark
@@ -134,7 +151,7 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
     setup_s = time.perf_counter() - start
 
     cuda = device.startswith("cuda")
-    times, last = [], check
+    times, last, per_run = [], check, []
     every = max(1, runs // 10)
     try:
         for i in range(runs):
@@ -143,12 +160,17 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
             if cuda:
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            last = backend(**spec.inputs)
+            last, metrics = spec.run_once(backend)
             if cuda:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
+            per_run.append(metrics)
             if (i + 1) % every == 0:
                 report(WARMUP_END + (1 - WARMUP_END) * (i + 1) / runs, f"{label}: run {i + 1}/{runs}")
+        extras = {}
+        if spec.row_extras is not None and times and not should_stop():
+            report(1.0, f"{label}: extra measurements")
+            extras = spec.row_extras(backend)
     except Exception as exc:
         return _empty_row(name, f"failed: {_short(exc)}"), None, None
     if not times:
@@ -157,13 +179,21 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
     row = _empty_row(name, "ok")
     row.update(describe=backend.describe(), runs=len(times), setup_s=round(setup_s, 3),
                p50_ms=p50, p90_ms=p90, p99_ms=p99)
+    metrics = {key: float(np.median([m[key] for m in per_run if key in m]))
+               for key in dict.fromkeys(k for m in per_run for k in m)}
+    metrics.update({k: float(v) for k, v in extras.items()})
+    if metrics:
+        row["metrics"] = metrics
     return row, check, last
 
 
 def _agreement(spec: BenchSpec, ref: dict, out: dict) -> dict:
     stats = compare_outputs(ref, out)
     task_name, task_value = spec.task_metric(ref, out)
-    return {**stats, "task": {"name": str(task_name), "value": float(task_value)}}
+    task = {"name": str(task_name), "value": float(task_value)}
+    if spec.task_format is not None:
+        task["display"] = spec.task_format(float(task_value))
+    return {**stats, "task": task}
 
 
 def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int = 5, device: str = "cpu",
@@ -217,7 +247,9 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
                 row["speedup"] = eager_p50 / row["p50_ms"]
         rows.append(row)
     say(1.0, "done")
+    extra = {"columns": [list(c) for c in spec.columns]} if spec.columns else {}
     return {
+        **extra,
         "tab": spec.tab,
         "graph": spec.graph.name,
         "device": device,
@@ -238,7 +270,9 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 def _table_cells(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, one list of cells per row, and footnotes with the reasons of non-ok rows."""
     task = next((r["agreement"]["task"]["name"] for r in report["rows"] if r["agreement"]), "task")
+    columns = report.get("columns", [])
     header = ["Backend", "Status", "p50 ms", "p90 ms", "p99 ms", "Speedup", "max|Δ|", "Cosine", task]
+    header += [title for _, title, _ in columns]
     body, notes = [], []
     for row in report["rows"]:
         status = row["status"].split(":", 1)[0]
@@ -250,8 +284,8 @@ def _table_cells(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
             row["label"], status, _fmt(row["p50_ms"], ".3f"), _fmt(row["p90_ms"], ".3f"),
             _fmt(row["p99_ms"], ".3f"), _fmt(row["speedup"], ".2f") + ("x" if row["speedup"] else ""),
             _fmt(agreement.get("max_abs"), ".2e"), _fmt(agreement.get("cosine"), ".6f"),
-            _fmt(agreement.get("task", {}).get("value"), ".3f"),
-        ])
+            agreement.get("task", {}).get("display") or _fmt(agreement.get("task", {}).get("value"), ".3f"),
+        ] + [_fmt(row.get("metrics", {}).get(key), spec) for key, _, spec in columns])
     return header, body, notes
 
 
