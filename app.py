@@ -65,6 +65,11 @@ footer {visibility: hidden}
 """
 
 
+def studio_css() -> str:
+    """The shell's CSS plus each registered tab's own (a module-level ``CSS`` string, optional)."""
+    return CSS + "".join(getattr(importlib.import_module(m), "CSS", "") for m in TABS)
+
+
 def default_threads() -> int:
     """Torch intra-op threads. On small machines one thread per request is fastest: with 2 cores a
     second busy torch thread contends with the web server and the browser and slows small ops 5-30x
@@ -121,7 +126,7 @@ def main(argv=None) -> None:
     ctx = StudioContext(device=args.device, backend=args.backend, threads=args.threads, cache_dir=args.cache_dir,
                         preload=args.preload)
     demo = build_demo(ctx)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=CSS,
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=studio_css(),
                 theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,
                 max_file_size=MAX_UPLOAD_BYTES,
                 footer_links=[])

@@ -191,8 +191,10 @@ def ab_result(report: dict, a: str, b: str, lang: str) -> tuple[list[list], list
     """Rows, headers and a verdict for the A/B table from a models.bench report."""
     rows_by_name = {r["backend"]: r for r in report["rows"]}
     ra, rb = rows_by_name.get(a), rows_by_name.get(b)
+    columns = report.get("columns", [])   # a tab's own measurements (GPT: TTFT, tokens/s)
     headers = [text("common.col_runtime", lang), text("common.col_status", lang), "p50 ms", "p90 ms", "p99 ms",
                text("common.col_speedup", lang), "max abs err", "cosine", text("common.col_task", lang)]
+    headers += [title for _, title, _ in columns]
     table = []
     names = [a] + ([b] if b != a else [])
     for name in names:
@@ -205,7 +207,8 @@ def ab_result(report: dict, a: str, b: str, lang: str) -> tuple[list[list], list
                       _fmt(r.get("p50_ms")), _fmt(r.get("p90_ms")), _fmt(r.get("p99_ms")),
                       f"{speed:.2f}×" if speed else "—", _fmt(ag.get("max_abs"), "{:.2e}"),
                       _fmt(ag.get("cosine"), "{:.6f}"),
-                      f"{task.get('name')}: {task.get('value'):.3f}" if task.get("name") else "—"])
+                      _task_text(task)] +
+                     [_fmt((r.get("metrics") or {}).get(key), "{:" + spec + "}") for key, _, spec in columns])
     for name, r in ((a, ra), (b, rb)):
         if r["status"] != "ok":
             return table, headers, text("common.ab_failed", lang, name=r.get("label", name), status=r["status"])
@@ -216,8 +219,15 @@ def ab_result(report: dict, a: str, b: str, lang: str) -> tuple[list[list], list
                    a_p50=_fmt(ra["p50_ms"]), b_p50=_fmt(rb["p50_ms"]), speedup=f"{speedup:.2f}",
                    faster=text("common.faster" if speedup >= 1 else "common.slower", lang),
                    max_abs=_fmt(ag.get("max_abs"), "{:.2e}"), cosine=_fmt(ag.get("cosine"), "{:.6f}"),
-                   task_name=task.get("name", "task"), task_value=_fmt(task.get("value"), "{:.3f}"))
+                   task_name=task.get("name", "task"),
+                   task_value=task.get("display") or _fmt(task.get("value"), "{:.3f}"))
     return table, headers, verdict
+
+
+def _task_text(task: dict) -> str:
+    if not task.get("name"):
+        return "—"
+    return f"{task['name']}: {task.get('display') or format(task.get('value'), '.3f')}"
 
 
 def _fmt(v, pattern: str = "{:.2f}") -> str:

@@ -187,6 +187,123 @@ BatchNorm 每个通道有 2 个。
 3. 把猫的照片交给工作室模型：它只能从 8 种形状里选一个。再把模型切换成 MobileNetV2。
 4. 把运行时切换为 ONNX Runtime 并运行 A/B 面板：答案相同，快了多少？
 """),
+    # --- GPT tab
+    "gpt.tab": ("✍️ GPT streaming", "✍️ GPT 流式生成"),
+    "gpt.intro": (
+        "A GPT-2 writes one token at a time. Each token is coloured by the probability the model gave it; "
+        "**click a token** to see the ten alternatives it weighed, and continue from one of them. "
+        "The studio model is a 2.7 M-parameter GPT-2 trained here on Shakespeare's plays.",
+        "GPT-2 每次写一个词元（token）。每个词元按模型给它的概率着色；**点击任意词元**可查看模型当时权衡的十个候选，"
+        "并从其中一个继续生成。工作室模型是在这里用莎士比亚戏剧训练的 270 万参数 GPT-2。"),
+    "gpt.prompt": ("Prompt", "提示词"),
+    "gpt.generate": ("✍️ Generate", "✍️ 生成"),
+    "gpt.stop": ("⏹ Stop", "⏹ 停止"),
+    "gpt.examples": ("Openings", "开头示例"),
+    "gpt.output": ("Generated text (colour = the model's probability for that token; click a token)",
+                   "生成的文本（颜色 = 模型给该词元的概率；点击词元查看）"),
+    "gpt.model_path": ("Folder saved with save_pretrained (optional)", "用 save_pretrained 保存的文件夹（可选）"),
+    "gpt.decoding": ("Decoding", "解码方式"),
+    "gpt.decoding_info": ("greedy: always the most likely token · sampling: draw from the (reshaped) "
+                          "distribution · beam: keep the best few partial texts",
+                          "greedy：总选最可能的词元 · sampling：从（调整后的）分布中抽样 · beam：保留最好的几条候选文本"),
+    "gpt.max_new": ("Max new tokens", "最多新词元数"),
+    "gpt.temperature": ("Temperature (sampling)", "温度（采样）"),
+    "gpt.top_k": ("Top-k (0 = off)", "Top-k（0 = 关闭）"),
+    "gpt.top_p": ("Top-p / nucleus (1 = off)", "Top-p / 核采样（1 = 关闭）"),
+    "gpt.rep": ("Repetition penalty (1 = off)", "重复惩罚（1 = 关闭）"),
+    "gpt.beams": ("Beams", "束宽"),
+    "gpt.seed": ("Seed", "随机种子"),
+    "gpt.kv_cache": ("KV cache", "KV 缓存"),
+    "gpt.kv_cache_info": ("Off: the whole text is recomputed for every new token: watch tokens/s drop.",
+                          "关闭后每生成一个词元都要重算整段文本：看看每秒词元数下降多少。"),
+    "gpt.inspector": ("🔍 Token inspector", "🔍 词元检查器"),
+    "gpt.inspect_hint": ("Click any generated token above to see the alternatives the model weighed at that step.",
+                         "点击上方任意生成的词元，查看模型在那一步权衡的候选词元。"),
+    "gpt.inspect_note": ("Step {n}: the model picked **{token}** (probability {p}). Purple/grey bars: the model's "
+                         "own top 10; orange: what was left after your controls (temperature, top-k, top-p, "
+                         "repetition penalty).",
+                         "第 {n} 步：模型选了 **{token}**（概率 {p}）。紫/灰色条：模型自己的前 10 名；"
+                         "橙色：经过你的控制（温度、top-k、top-p、重复惩罚）后剩下的概率。"),
+    "gpt.alternatives": ("Top-10 alternatives at that step", "该步的前 10 个候选"),
+    "gpt.alternative": ("Alternative to continue from", "从这个候选继续"),
+    "gpt.continue": ("↪ Continue from this alternative", "↪ 从这个候选继续生成"),
+    "gpt.pick_first": ("Generate some text, click a token, then choose an alternative to continue from.",
+                       "请先生成文本、点击一个词元，再选择一个候选继续。"),
+    "gpt.empty_prompt": ("The prompt is empty: type a few words for the model to continue.",
+                         "提示词为空：请输入几个词让模型续写。"),
+    "gpt.source_ok": ("{label} · {params} parameters · {layers} layers × {heads} heads · context {context} tokens · "
+                      "vocabulary {vocab}",
+                      "{label} · {params} 个参数 · {layers} 层 × {heads} 个注意力头 · 上下文 {context} 个词元 · 词表 {vocab}"),
+    "gpt.studio_card": ("Validation perplexity on held-out plays ({plays}): **{ppl}** (a bigram baseline: {bigram}). "
+                        "Lower is better: the model is about as unsure as choosing among that many tokens.",
+                        "在留出的戏剧（{plays}）上的验证困惑度：**{ppl}**（二元语法基线：{bigram}）。"
+                        "越低越好：相当于模型在这么多个词元中犹豫。"),
+    "gpt.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
+    "gpt.stat_tokens": ("{n}/{max} tokens", "{n}/{max} 个词元"),
+    "gpt.stat_ttft": ("first token after {ms} ms", "首个词元用时 {ms} 毫秒"),
+    "gpt.stat_speed": ("{tps} tokens/s", "每秒 {tps} 个词元"),
+    "gpt.stat_cache_on": ("KV cache on", "KV 缓存开"),
+    "gpt.stat_cache_off": ("KV cache off (recomputing)", "KV 缓存关（重算）"),
+    "gpt.reason_length": ("reached max new tokens", "达到最多新词元数"),
+    "gpt.reason_end_of_text": ("the model wrote end-of-text", "模型写出了文本结束符"),
+    "gpt.reason_stopped": ("stopped by you", "已被你停止"),
+    "gpt.truncated": ("The prompt was too long: its first {dropped} tokens were dropped so the last {kept} "
+                      "and the new tokens fit in the context.",
+                      "提示词太长：去掉了开头的 {dropped} 个词元，使最后 {kept} 个词元和新词元能放进上下文。"),
+    "gpt.series_model": ("model", "模型"),
+    "gpt.series_final": ("after your controls", "经过你的控制后"),
+    "gpt.probability": ("probability", "概率"),
+    "gpt.show_dist": ("Show the next-token distribution for the prompt", "显示提示词之后的下一个词元分布"),
+    "gpt.dist": ("Next token: before and after the controls", "下一个词元：控制前后"),
+    "gpt.dist_title": ("{decoding} · T={t} · top-k={k} · top-p={p} → {kept} tokens can still be picked",
+                       "{decoding} · T={t} · top-k={k} · top-p={p} → 仍可被选中的词元：{kept} 个"),
+    "gpt.learn": (
+        """**Tokens.** The model reads and writes *tokens*: pieces of words from a byte-level BPE vocabulary
+(4,096 for the studio model, 50,257 for GPT-2). A space usually belongs to the next token (`␣love`).
+
+**One step.** Given the text so far, the model outputs a score (logit) for every token in the vocabulary;
+softmax turns scores into probabilities. The controls reshape that distribution before a token is picked:
+
+- **Temperature** divides the scores: below 1 sharpens (safer, more repetitive), above 1 flattens (wilder).
+- **Top-k** keeps only the k most likely tokens; **top-p** keeps the smallest set whose probabilities add up to p.
+- **Repetition penalty** lowers the score of tokens already in the text.
+- **Greedy** always takes the most likely token; **beam search** keeps several partial texts and returns the
+  most likely whole text; **sampling** draws at random (the seed makes it repeatable).
+
+**KV cache.** Attention needs the keys and values of every earlier token. With the cache, each step computes
+them only for the new token and reuses the rest; without it, every step recomputes the whole text, so it gets
+slower as the text grows. Switch it off and compare tokens/s.
+
+**Runtimes.** ONNX Runtime and TensorRT run one exported *decoding step* whose inputs and outputs include the
+KV cache; our own loop drives it, and greedy decoding gives exactly the same tokens as PyTorch (the A/B panel
+reports the first token that differs, if any).
+
+**Try this.**
+1. Set decoding to greedy: the text soon loops. Switch to sampling at temperature 0.8, then 1.5.
+2. Open the plot below and move temperature, top-k and top-p: watch how many tokens can still be picked.
+3. Click a red (unlikely) token: what else did the model consider?
+4. Generate 256 tokens with the KV cache on, then off: compare tokens/s.""",
+        """**词元。** 模型读写的是*词元*（token）：来自字节级 BPE 词表的词片段（工作室模型 4,096 个，GPT-2 有 50,257 个）。
+空格通常属于后一个词元（`␣love`）。
+
+**一步。** 给定已有文本，模型为词表中每个词元输出一个分数（logit）；softmax 把分数变成概率。控制项在选词之前改变这个分布：
+
+- **温度** 把分数相除：小于 1 分布更尖锐（更稳妥、更易重复），大于 1 更平坦（更狂野）。
+- **Top-k** 只保留最可能的 k 个词元；**top-p** 保留概率之和达到 p 的最小集合。
+- **重复惩罚** 降低文本中已出现词元的分数。
+- **Greedy** 总取最可能的词元；**束搜索** 同时保留几条候选文本，返回整体最可能的一条；**采样** 随机抽取（种子使其可复现）。
+
+**KV 缓存。** 注意力需要之前每个词元的键和值。有缓存时每一步只为新词元计算并复用其余部分；没有缓存时每一步都重算整段文本，
+文本越长越慢。关闭它并比较每秒词元数。
+
+**运行时。** ONNX Runtime 和 TensorRT 运行一个导出的*解码步*，其输入输出包含 KV 缓存；由我们自己的循环驱动，
+贪心解码得到与 PyTorch 完全相同的词元（A/B 面板会报告第一个不同的词元，如果有的话）。
+
+**试一试。**
+1. 把解码方式设为 greedy：文本很快开始循环。换成采样，温度 0.8，再试 1.5。
+2. 打开下面的图，移动温度、top-k 和 top-p：看看还有多少词元可以被选中。
+3. 点击一个红色（不太可能）的词元：模型还考虑过什么？
+4. 开启 KV 缓存生成 256 个词元，再关闭：比较每秒词元数。"""),
 }
 
 
