@@ -22,7 +22,7 @@ BACKENDS: dict[str, type[Backend]] = {
     cls.name: cls for cls in (EagerBackend, CompiledBackend, OnnxRuntimeBackend, TensorRTBackend)
 }
 
-__all__ = ["BACKENDS", "Backend", "BackendFailed", "BackendUnavailable", "ExportableGraph",
+__all__ = ["BACKENDS", "Backend", "BackendCache", "BackendFailed", "BackendUnavailable", "ExportableGraph",
            "artifact_key", "atomic_write_bytes", "availability_table", "backend_names",
            "create_backend", "default_cache_dir"]
 
@@ -44,3 +44,34 @@ def create_backend(name: str, graph: ExportableGraph, device: str = "cpu", preci
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(BACKENDS)}")
     return BACKENDS[name](graph, device=device, precision=precision, cache_dir=cache_dir, progress=progress)
+
+
+class BackendCache:
+    """The backends a predictor built for one graph, by (runtime, precision).
+
+    Each runtime is exported / compiled / built once, on first use, and warmed with one call
+    so that set-up is never timed as if it were inference. The graph itself is made once, by
+    ``make_graph`` (its fingerprint hashes every weight).
+    """
+
+    def __init__(self, make_graph, device: str = "cpu", cache_dir: str | Path | None = None):
+        self._make_graph = make_graph
+        self._graph: ExportableGraph | None = None
+        self.device = device
+        self.cache_dir = cache_dir
+        self._backends: dict[tuple[str, str], Backend] = {}
+
+    @property
+    def graph(self) -> ExportableGraph:
+        if self._graph is None:
+            self._graph = self._make_graph()
+        return self._graph
+
+    def get(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
+        key = (name, precision)
+        if key not in self._backends:
+            backend = create_backend(name, self.graph, device=self.device, precision=precision,
+                                     cache_dir=self.cache_dir, progress=progress)
+            backend.warmup(1)
+            self._backends[key] = backend
+        return self._backends[key]

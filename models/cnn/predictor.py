@@ -18,7 +18,7 @@ from PIL import Image
 from torch import nn
 
 from models import checkpoints
-from models.backends import create_backend
+from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.cnn import anatomy
 from models.cnn.modeling import build_cnn
@@ -62,7 +62,7 @@ class CNNPredictor:
         self.cache_dir = cache_dir
         self.model, self.class_names, self.config, self.weights_sha = self._load(weights_path, checkpoint_root)
         self.model.eval().requires_grad_(False).to(device)
-        self._backends: dict[tuple[str, str], Backend] = {}
+        self._backends = BackendCache(self._make_graph, device, cache_dir)
         self._table: list[anatomy.LayerInfo] | None = None
 
     # ------------------------------------------------------------------ loading
@@ -114,6 +114,10 @@ class CNNPredictor:
 
     # ------------------------------------------------------------------ runtimes
     def graph(self) -> ExportableGraph:
+        """The classifier as an ExportableGraph (made once: see BackendCache)."""
+        return self._backends.graph
+
+    def _make_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"cnn.{self.src.key}.classifier", module=self.model,
@@ -123,14 +127,7 @@ class CNNPredictor:
 
     def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
         """The backend instance for ``name`` (built on first use: export, compile, engine)."""
-        key = (name, precision)
-        if key not in self._backends:
-            backend = create_backend(name, self.graph(), device=self.device, precision=precision,
-                                     cache_dir=self.cache_dir, progress=progress)
-            # One call now, so compilation / session set-up is never timed as if it were inference.
-            backend.warmup(1)
-            self._backends[key] = backend
-        return self._backends[key]
+        return self._backends.get(name, precision, progress)
 
     # ------------------------------------------------------------------ tasks
     def classify(self, image, backend: str = "eager", k: int = 5, progress: Progress | None = None) -> Classification:

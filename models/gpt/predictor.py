@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from models import checkpoints
-from models.backends import create_backend
+from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.gpt.generation import Decoder, GenerationSettings, GenerationUpdate, backend_step
 from models.gpt.modeling import DecodeStep, cache_shape, import_transformers
@@ -52,7 +52,7 @@ class GPTPredictor:
         self.model, self.tokenizer, self.card, self.weights_sha = self._load(model_path, checkpoint_root)
         self.model.eval().requires_grad_(False).to(device)
         self.config = self.model.config
-        self._backends: dict[tuple[str, str], Backend] = {}
+        self._backends = BackendCache(self._make_graph, device, cache_dir)
 
     # ------------------------------------------------------------------ loading
     def _load(self, model_path, checkpoint_root):
@@ -127,6 +127,10 @@ class GPTPredictor:
 
     # ------------------------------------------------------------------ runtimes
     def graph(self) -> ExportableGraph:
+        """The decoding step as an ExportableGraph (made once: see BackendCache)."""
+        return self._backends.graph
+
+    def _make_graph(self) -> ExportableGraph:
         cfg = self.config
         return ExportableGraph(
             name=f"gpt.{self.src.key}.decode_step", module=DecodeStep(self.model).eval(),
@@ -144,13 +148,7 @@ class GPTPredictor:
 
     def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
         """The backend for ``name`` (exported/compiled on first use, then kept)."""
-        key = (name, precision)
-        if key not in self._backends:
-            backend = create_backend(name, self.graph(), device=self.device, precision=precision,
-                                     cache_dir=self.cache_dir, progress=progress)
-            backend.warmup(1)
-            self._backends[key] = backend
-        return self._backends[key]
+        return self._backends.get(name, precision, progress)
 
     def decoder(self, backend: str = "eager", progress: Progress | None = None) -> Decoder:
         cfg = self.config

@@ -173,11 +173,11 @@ def test_graph_metadata_names_classes(studio):
 def test_ab_bench_reuses_the_predictors_runtimes(studio, monkeypatch):
     """The A/B panel times the backends the tab already built: no second ONNX export."""
     from models import bench
-    from models.cnn import predictor as predictor_module
+    import models.backends as backends_module
     from models.cnn.bench import spec_for
     built = []
-    real = predictor_module.create_backend
-    monkeypatch.setattr(predictor_module, "create_backend", lambda name, *a, **k: built.append(name) or real(name, *a, **k))
+    real = backends_module.create_backend
+    monkeypatch.setattr(backends_module, "create_backend", lambda name, *a, **k: built.append(name) or real(name, *a, **k))
     img = shapeworld.render_prompted("star", "purple", seed=5)
     for _ in range(2):
         report = bench.run_bench(spec_for(studio, img), ["eager", "onnxruntime"], runs=3, warmup=1)
