@@ -187,7 +187,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                       temperature, top_k, top_p, rep, beams, seed, use_cache, request: gr.Request,
                       progress=gr.Progress()):
         """Take the learner's alternative at ``position`` and let the model go on from there."""
-        from models.gpt.text import Prompt, fit_prompt
+        from models.gpt.text import fit_prompt
         lang = lang_of(request)
         if not state or position is None or alternative in (None, ""):
             raise gr.Error(text("gpt.pick_first", lang))
@@ -197,9 +197,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         if not 0 <= position < len(state["ids"]) or not 0 <= alternative < p.config.vocab_size:
             raise gr.Error(text("gpt.pick_first", lang))
         ids = state["prompt_ids"] + state["ids"][:position] + [alternative]
-        prompt = fit_prompt(ids, p.context, settings.max_new_tokens)
-        yield from run_stream(p, Prompt(prompt.ids, prompt.dropped), settings, runtime, alternative,
-                              request, progress, lang)
+        yield from run_stream(p, fit_prompt(ids, p.context, settings.max_new_tokens), settings, runtime,
+                              alternative, request, progress, lang)
 
     def stop(request: gr.Request):
         stops.stop(getattr(request, "session_hash", None) or "api")
@@ -315,8 +314,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                                    gr.update(interactive=d == "sampling"), gr.update(interactive=d == "sampling"),
                                    gr.update(interactive=d == "sampling")),
                         decoding, [beams, temperature, top_k, top_p, seed], queue=False, api_visibility="private")
-        gen_event = generate_btn.click(generate, [prompt, *model_inputs, runtime, *controls], streamed,
-                                       api_name="generate", **heavy)
+        generate_btn.click(generate, [prompt, *model_inputs, runtime, *controls], streamed,
+                           api_name="generate", **heavy)
         prompt.submit(generate, [prompt, *model_inputs, runtime, *controls], streamed, **hidden, **heavy)
         # queue=False: Stop must run at once, not wait behind the generation it stops
         stop_btn.click(stop, None, None, queue=False, api_name="stop")
@@ -333,7 +332,6 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                         api_name="compare_runtimes", concurrency_id=BENCH, concurrency_limit=1)
         for trigger in (demo.load, tab.select):
             trigger(describe_model, model_inputs, described, **hidden, **heavy)
-        del gen_event
     return tab
 
 
