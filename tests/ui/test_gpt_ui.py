@@ -72,11 +72,13 @@ def test_generate_streams_then_inspect_and_continue(page, studio_url):
 
     # continue from the first alternative the dropdown offers
     page.locator("#gpt-continue").click()
-    expect(page.locator("#gpt-output .token.highlighted").filter(has_text=re.compile(r".+")).first).to_be_visible()
+    # the continuation's first update brings the learner's pick (its own colour); only then can
+    # "reached max new tokens" be the new run's (the old run's stats said it too)
+    your_pick = page.locator("#gpt-output .token[style*='196, 181, 253']")
+    expect(your_pick).to_have_count(1, timeout=120_000)
     expect(stats).to_contain_text("reached max new tokens", timeout=180_000)
     assert page.locator("#gpt-output .textfield").inner_text() != picked_before
-    legend_pick = page.locator("#gpt-output .token[style*='196, 181, 253']")    # the "your pick" colour
-    expect(legend_pick).to_have_count(1)
+    expect(your_pick).to_have_count(1)
 
 
 def test_stop_really_stops(page, studio_url):
