@@ -30,7 +30,8 @@ from models.backends import BACKENDS, backend_names, create_backend
 from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
 
 # tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec
-BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench"}
+BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench",
+                              "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench"}
 
 REFERENCE = "eager"
 PERCENTILES = (50, 90, 99)
@@ -60,6 +61,9 @@ class BenchSpec:
             (GPT: tokens/s with the KV cache off).
         columns: extra table columns ``(metric name, header, format spec)``.
         task_format: how the table shows the task value (default ``.3f``).
+        output_metrics: optional ``(ref outputs, outputs) -> metrics`` comparing single outputs
+            with eager's, added to the row's metrics (attention tab: max |Δ| of the attention
+            maps alone, which the all-outputs max |Δ| would mix with the logits).
     """
 
     tab: str
@@ -71,6 +75,7 @@ class BenchSpec:
     row_extras: Callable[[Any], dict[str, float]] | None = None
     columns: list[tuple[str, str, str]] = field(default_factory=list)
     task_format: Callable[[float], str] | None = None
+    output_metrics: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], dict[str, float]] | None = None
 
     def run_once(self, backend) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         if self.run is not None:
@@ -196,6 +201,12 @@ def _agreement(spec: BenchSpec, ref: dict, out: dict) -> dict:
     return {**stats, "task": task}
 
 
+def _add_output_metrics(spec: BenchSpec, row: dict, ref: dict, out: dict) -> None:
+    if spec.output_metrics is not None and row["status"] == "ok":
+        row["metrics"] = {**row.get("metrics", {}),
+                          **{k: float(v) for k, v in spec.output_metrics(ref, out).items()}}
+
+
 def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int = 5, device: str = "cpu",
               precision: str = "fp32", cache_dir=None, progress: Callable[[float, str], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> dict:
@@ -238,9 +249,11 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
                 ref, eager_p50 = check, row["p50_ms"]
                 # eager against itself: shows whether repeated runs are bit-identical
                 row["agreement"] = _agreement(spec, ref, last)
+                _add_output_metrics(spec, row, ref, last)
             elif ref is not None:
                 try:
                     row["agreement"] = _agreement(spec, ref, check)
+                    _add_output_metrics(spec, row, ref, check)
                 except ValueError as exc:  # shapes/names differ: that runtime is wrong
                     row.update(_empty_row(name, f"failed: outputs differ from eager ({_short(exc)})"))
             if eager_p50 is not None and row["p50_ms"]:

@@ -49,6 +49,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def state_dict_sha256(model) -> str:
+    """sha256 over a loaded model's state dict (names and raw bytes): the identity of weights
+    that came from somewhere other than a studio checkpoint file."""
+    import torch
+
+    h = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().data)
+    return h.hexdigest()
+
+
 def checkpoint_dir(model_id: str, root: str | Path | None = None) -> Path:
     if not model_id or "/" in model_id or "\\" in model_id or model_id.startswith("."):
         raise CheckpointError(f"invalid model id {model_id!r}")

@@ -39,6 +39,7 @@ def import_transformers() -> None:
     """
     with _IMPORT_LOCK:
         from transformers import AutoTokenizer, DynamicCache, GPT2Config, GPT2LMHeadModel  # noqa: F401
+        from transformers import ViTConfig, ViTForImageClassification  # noqa: F401  (attention tab)
         from transformers.generation import logits_process  # noqa: F401
 
 

@@ -88,7 +88,7 @@ class GPTPredictor:
                 raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
             raise checkpoints.CheckpointError(f"could not load a GPT-2 model from {where}: {exc}") from exc
         if sha is None:
-            sha = _weights_sha(model)
+            sha = checkpoints.state_dict_sha256(model)
         return model, tokenizer, card, sha
 
     # ------------------------------------------------------------------ facts
@@ -182,12 +182,3 @@ class GPTPredictor:
             out = self.model(input_ids=torch.tensor([ids[-self.context:]], device=self.device))
         return out.logits[0, -1].float().cpu().numpy()
 
-
-def _weights_sha(model) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for key, tensor in model.state_dict().items():
-        h.update(key.encode())
-        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().data)
-    return h.hexdigest()

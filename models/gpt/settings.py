@@ -50,3 +50,8 @@ class GenerationSettings:
                 raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
             values[name] = value if integer else float(value)
         return replace(self, **values, use_cache=bool(self.use_cache))
+
+# The attention tab's text view (models/gpt/attention.py): the head view labels every token on
+# both axes, more do not fit legibly; the step-by-step tables print every number.
+ATTENTION_MAX_TOKENS = 48
+ATTENTION_STEP_TOKENS = 8
