@@ -306,6 +306,11 @@ reports the first token that differs, if any).
 4. 开启 KV 缓存生成 256 个词元，再关闭：比较每秒词元数。"""),
 }
 
+# Tabs with many strings keep them in their own module; they join the one table here.
+from tabs.i18n_attention import ATTENTION_STRINGS  # noqa: E402
+
+STRINGS.update(ATTENTION_STRINGS)
+
 
 def i18n() -> gr.I18n:
     """The gr.I18n object passed to launch(); "zh" also maps to Simplified Chinese."""
