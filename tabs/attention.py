@@ -17,7 +17,7 @@ from tabs.i18n import lang_of, t, text
 NAME = "attention"
 DISPLAY_PX = 320          # the clickable image: big enough to hit an 8 × 8 grid's patches
 HEAD_TILE_PX = 150        # one head's map in the per-head gallery
-STEP_DIMS = 6             # Q, K, V columns printed in the step-by-step tables (of d per head)
+STEP_DIMS = 4             # Q, K, V columns printed in the step-by-step tables (of d per head)
 TOP_PATTERNS = 10         # rows of the "heads with a pattern" table
 DEFAULT_TEXT = "ROMEO. But soft, what light through yonder window breaks? It is the east, and Juliet is the sun."
 DEFAULT_STEP_TEXT = "To be or not to be"
