@@ -27,12 +27,42 @@ STUDIO_VIT_CONFIG = {
     "hidden_dropout_prob": 0.0,
     "attention_probs_dropout_prob": 0.0,
     "num_labels": 8,                 # ShapeWorld shapes
+    # Patch embedding: a "hybrid" ViT (Dosovitskiy et al. 2021, section 3.1): the tokens are the
+    # 8 × 8 feature map of a small ResNet trunk (the CNN tab's stem + 3 stages of torchvision
+    # BasicBlocks), each projected to the hidden size by a 1×1 convolution, instead of ViT's
+    # single 8 px stride-8 "patchify" convolution. Still an 8×8 grid of patch tokens + [CLS].
+    # Why: measured on ShapeWorld (2 cores), the patchify ViT was still at ~22 % val accuracy
+    # after 1,500 steps (colour shortcuts only) and a 3-conv stem reached 70 % val / 48 % held-out
+    # after 900; a ViT needs far more data or steps than a 15-minute CPU budget to learn edges.
+    "stem": "resnet",
+    "stem_widths": [16, 32, 64],     # BasicBlock stages; the max-pool and 2 strided stages make 8 px
     # ShapeWorld pixels in [0, 1] are normalised with these (per channel, RGB), as for the CNN
     "mean": [0.5, 0.5, 0.5],
     "std": [0.25, 0.25, 0.25],
 }
 # Keys of a studio config that are ours, not ViTConfig's.
-_NOT_VIT_CONFIG = ("arch", "mean", "std", "class_names")
+_NOT_VIT_CONFIG = ("arch", "mean", "std", "class_names", "stem", "stem_widths")
+
+
+class ResNetStem(nn.Sequential):
+    """Hybrid-ViT patch embedding: 3×3 conv, BN, ReLU, 2×2 max-pool, then one torchvision
+    BasicBlock per width (stride 1, then 2, 2) and a 1×1 conv to the hidden size:
+    (B, 3, S, S) -> (B, hidden, S/8, S/8), a drop-in for ViT's patchify convolution."""
+
+    def __init__(self, in_channels: int, widths: list[int], hidden: int):
+        from models.cnn.modeling import SmallResNet
+        layers = [nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]),
+                  nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        c = widths[0]
+        for i, w in enumerate(widths):
+            layers.append(SmallResNet._make_stage(c, w, 1, stride=1 if i == 0 else 2))
+            c = w
+        super().__init__(*layers, nn.Conv2d(c, hidden, 1))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """transformers' ViTModel reads ``projection.weight.dtype`` to cast its input."""
+        return self[-1].weight
 
 
 def vit_config(config: dict, class_names: list[str] | None = None):
@@ -52,7 +82,16 @@ def build_vit(config: dict | None = None, class_names: list[str] | None = None) 
     import_transformers()
     from transformers import ViTForImageClassification
 
-    return ViTForImageClassification(vit_config(config or STUDIO_VIT_CONFIG, class_names))
+    config = config or STUDIO_VIT_CONFIG
+    model = ViTForImageClassification(vit_config(config, class_names))
+    if config.get("stem", "patchify") == "resnet":
+        widths = list(config["stem_widths"])
+        if 2 ** len(widths) != config["patch_size"]:   # max-pool + (len - 1) strided stages
+            raise ValueError(f"a ResNet stem with {len(widths)} stages makes {2 ** len(widths)} px patches, "
+                             f"but patch_size is {config['patch_size']}")
+        model.vit.embeddings.patch_embeddings.projection = ResNetStem(config["num_channels"], widths,
+                                                                      config["hidden_size"])
+    return model
 
 
 class ViTWithAttentions(nn.Module):

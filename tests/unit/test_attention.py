@@ -184,7 +184,8 @@ def test_vit_bench_reports_attention_agreement(vit):
 def test_pretrained_vit_loads_from_a_save_pretrained_folder(tmp_path, monkeypatch):
     torch.manual_seed(1)
     names = [f"class {i}" for i in range(8)]
-    build_vit(dict(TINY_VIT, mean=[0.5] * 3), names).save_pretrained(tmp_path / "vit_b_16")
+    # a public ViT: the plain patchify stem, which from_pretrained rebuilds from config.json
+    build_vit(dict(TINY_VIT, stem="patchify"), names).save_pretrained(tmp_path / "vit_b_16")
     p = ViTPredictor("vit_b_16", model_path=tmp_path / "vit_b_16")
     assert p.class_names == names and p.norm == ([0.5] * 3, [0.5] * 3)
     assert p.analyse(render_prompted("star", "red", seed=0, image_size=32)).attentions.shape == (2, 2, 17, 17)
