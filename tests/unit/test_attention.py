@@ -179,6 +179,10 @@ def test_vit_bench_reports_attention_agreement(vit):
     assert rows["onnxruntime"]["agreement"]["task"] == {"name": "top1_agreement", "value": 1.0}
     assert 0 <= rows["onnxruntime"]["metrics"]["attn_max_abs"] < 1e-5
     assert rows["eager"]["metrics"]["attn_max_abs"] == 0.0
+    import json
+
+    import jsonschema
+    jsonschema.validate(report, json.loads((checkpoints.REPO_ROOT / "models" / "bench_schema.json").read_text()))
 
 
 def test_pretrained_vit_loads_from_a_save_pretrained_folder(tmp_path, monkeypatch):
