@@ -96,14 +96,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = vit(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001 — a missing model is a status line, not a crash
-            return missing(e, VIT_SOURCES[source_key].label, lang), gr.update(), gr.update(), None, "", live, live, live
+            return (missing(e, VIT_SOURCES[source_key].label, lang), gr.update(), gr.update(), None, "", live, live,
+                    live, gr.update())
         status = "✅ " + text("attention.vit_ok", lang, label=VIT_SOURCES[source_key].label,
                              params=f"{p.num_parameters():,}", layers=p.num_layers, heads=p.num_heads,
                              size=p.image_size, patch=p.patch_size, grid=p.grid, tokens=p.grid ** 2 + 1)
         mosaic = position_mosaic(position_similarity(p.position_embeddings()), tile=max(12, 320 // p.grid))
         note = text("attention.pos_note", lang, grid=p.grid, dim=p.position_embeddings().shape[1])
         return (status, gr.update(maximum=p.num_layers, value=p.num_layers),
-                gr.update(maximum=p.num_heads, value=1), mosaic, note, live, live, live)
+                gr.update(maximum=p.num_heads, value=1), mosaic, note, live, live, live,
+                gr.update(columns=2 if p.num_heads <= 4 else 4))
 
     @user_errors
     def analyse_image(image, source_key, path, runtime, request: gr.Request, progress=gr.Progress()):
@@ -206,7 +208,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         return status, gr.update(maximum=p.num_layers, value=1), gr.update(maximum=p.num_heads, value=1)
 
     @user_errors
-    def analyse_text(sentence, source_key, runtime, request: gr.Request, progress=gr.Progress()):
+    def analyse_text(sentence, source_key, runtime, previous, request: gr.Request, progress=gr.Progress()):
+        """Run the GPT attention graph; the first time, open the head with the clearest pattern."""
         from models.vit.maps import PATTERNS, head_patterns
         lang = lang_of(request)
         p = gpt(source_key, progress, lang)
@@ -225,7 +228,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                                                                         "attention.col_pattern",
                                                                         "attention.col_score")])
         state = {"att": r.attentions, "tokens": r.tokens, "scores": scores}
-        return state, dict(r.next_top), status, table
+        if previous is None and rows:
+            return state, dict(r.next_top), status, table, gr.update(value=rows[0][0]), gr.update(value=rows[0][1])
+        return state, dict(r.next_top), status, table, gr.update(), gr.update()
 
     @user_errors
     def render_text(state, layer, head, request: gr.Request):
@@ -321,14 +326,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     head = gr.Slider(1, 4, value=1, step=1, label=t("attention.head"), elem_id="attention-head")
                     average = gr.Checkbox(value=True, label=t("attention.average"), elem_id="attention-average")
                 with gr.Row():
-                    with gr.Column(scale=3):
+                    with gr.Column(scale=1):
                         patch_caption = gr.Markdown(elem_id="attention-patch-caption")
                         patch_view = gr.Image(label=t("attention.patch_view"), interactive=False,
                                               height=DISPLAY_PX + 20, elem_id="attention-patch-view")
                         back_btn = gr.Button(t("attention.back_to_cls"), size="sm")
-                    with gr.Column(scale=4):
+                    with gr.Column(scale=1):
                         gr.Markdown(t("attention.heads_help"))
-                        head_gallery = gr.Gallery(label=t("attention.per_head"), columns=4, object_fit="contain",
+                        head_gallery = gr.Gallery(label=t("attention.per_head"), columns=2, object_fit="contain", height="auto",
                                                   allow_preview=False,
                                                   elem_id="attention-head-gallery")
                 with gr.Tabs():
@@ -417,7 +422,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     .then(gradcam, [image_state, vit_source], [gradcam_view, gradcam_note], **private, **heavy))
 
         vit_source.change(lambda k: gr.update(visible=k != "studio"), vit_source, vit_path, queue=False, **private)
-        described = [vit_status, layer, head, pos_view, pos_note, runtime, ab.a, ab.b]
+        described = [vit_status, layer, head, pos_view, pos_note, runtime, ab.a, ab.b, head_gallery]
         analyse_chain(vit_source.change(describe_vit, [vit_source, vit_path], described, **hidden, **heavy).then)
         analyse_chain(vit_path.submit(describe_vit, [vit_source, vit_path], described, **hidden, **heavy).then)
         analyse_chain(run_btn.click, api_name="analyse_image")
@@ -433,10 +438,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         random_btn.click(random_shape, None, image, queue=False, **private)
 
         text_views = [head_view, head_grid_view, head_note]
-        text_analysed = [text_state, next_token, text_status, patterns]
+        text_analysed = [text_state, next_token, text_status, patterns, text_layer, text_head]
 
         def text_chain(trigger, **kw):
-            return (trigger(analyse_text, [sentence, gpt_source, runtime], text_analysed, **kw, **heavy)
+            return (trigger(analyse_text, [sentence, gpt_source, runtime, text_state], text_analysed, **kw, **heavy)
                     .then(render_text, [text_state, text_layer, text_head], text_views, **private))
 
         text_chain(text_btn.click, api_name="analyse_text")

@@ -49,7 +49,7 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
     "attention.heads_help": ("**Every head of this layer**, same query. Click one to choose it.",
                              "**本层的每个头**，相同的查询。点击一个即可选中它。"),
     "attention.per_head": ("Per head", "每个头"),
-    "attention.head_label": ("head {head} · max {peak}", "头 {head} · 最大 {peak}"),
+    "attention.head_label": ("head {head}: max {peak}", "头 {head}：最大 {peak}"),
     "attention.no_image": ("Choose or upload an image first.", "请先选择或上传一张图像。"),
     "attention.rollout_tab": ("Rollout vs CNN Grad-CAM", "注意力展开 vs CNN Grad-CAM"),
     "attention.rollout_help": (

@@ -30,7 +30,7 @@ FULL = dict(
     train=12_000, val=1_000, heldout=1_000,
     occlusion=0.2,            # as the CNN: 1 in 5 training objects partly hidden
     # AdamW at the usual small-ViT learning rate and batch (not tuned here). 12 epochs = 1,116
-    # steps at ~0.65 s each on 2 free cores: ~13 min with data loading and evaluation.
+    # steps at ~0.68 s each on 2 free cores: ~13 min with data loading and evaluation.
     epochs=12, batch_size=128, lr=1e-3, weight_decay=0.05, warmup_frac=0.05,
     label_smoothing=0.05,     # soft targets: calmer logits, softer probabilities in the tab
     colour_aug=0.5, grey_aug=0.1,   # as the CNN: shape must come from the outline, not colour

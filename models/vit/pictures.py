@@ -116,7 +116,7 @@ GRID_DPI = 100
 
 
 def _grid_inches(n_layers: int, n_heads: int) -> tuple[float, float]:
-    return 1.55 * n_heads + 0.4, 1.65 * n_layers + 0.3
+    return 1.7 * n_heads + 0.4, 1.85 * n_layers + 0.3
 
 
 def grid_head_at(x: float, y: float, n_layers: int, n_heads: int) -> tuple[int, int]:
@@ -148,7 +148,7 @@ def head_grid(att: np.ndarray, scores: np.ndarray, patterns: tuple[str, ...], th
             best = int(np.argmax(scores[layer, head]))
             score = float(scores[layer, head, best])
             label = f"{patterns[best]} {score:.2f}" if score >= threshold else "mixed"
-            ax.set_title(f"L{layer + 1} H{head + 1}\n{label}", fontsize=7)
+            ax.set_title(f"L{layer + 1} H{head + 1}\n{label}", fontsize=9)
             colour = frame.get(patterns[best]) if score >= threshold else None
             if selected == (layer, head):
                 colour = "#e03030"
