@@ -20,6 +20,7 @@ from torch import nn
 from models import checkpoints
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
+from models.classification import top_k
 from models.cnn import anatomy
 from models.cnn.modeling import build_cnn
 from models.cnn.sources import STUDIO_MODEL_ID, CNNSource, search_dirs, source
@@ -136,9 +137,8 @@ class CNNPredictor:
         t0 = time.perf_counter()
         logits = b(image=x.numpy())["logits"][0]
         ms = (time.perf_counter() - t0) * 1000
-        probs = _softmax(logits.astype(np.float64)).astype(np.float32)
-        order = np.argsort(-probs)[:k]
-        return Classification([(self.class_names[i], float(probs[i])) for i in order], probs, ms, b.describe())
+        top, probs = top_k(logits, self.class_names, k)
+        return Classification(top, probs, ms, b.describe())
 
     def layer_table(self) -> list[anatomy.LayerInfo]:
         if self._table is None:
@@ -182,8 +182,3 @@ class CNNPredictor:
             raise ValueError(f"target class must be in 0..{len(self.class_names) - 1}")
         return attribute(self.model, x, method, target), target
 
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()

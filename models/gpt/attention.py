@@ -18,6 +18,7 @@ from torch import nn
 
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
+from models.classification import top_k
 
 from models.gpt.settings import ATTENTION_MAX_TOKENS as MAX_TOKENS
 from models.gpt.settings import ATTENTION_STEP_TOKENS as MAX_STEP_TOKENS
@@ -115,12 +116,9 @@ class TextAttentionPredictor:
         t0 = time.perf_counter()
         out = b(input_ids=np.asarray([ids], dtype=np.int64))
         ms = (time.perf_counter() - t0) * 1000
-        logits = out["logits"][0].astype(np.float64)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        top = np.argsort(-probs)[:5]
-        return TextAttention([self.gpt.token_label(i) for i in ids], ids, out["attentions"][0],
-                             [(self.gpt.token_label(int(i)), float(probs[i])) for i in top], ms, b.describe())
+        top, _ = top_k(out["logits"][0], self.gpt.token_label, 5)
+        return TextAttention([self.gpt.token_label(i) for i in ids], ids, out["attentions"][0], top, ms,
+                             b.describe())
 
     @torch.inference_mode()
     def head_steps(self, text: str, layer: int, head: int) -> HeadSteps:

@@ -20,6 +20,7 @@ from PIL import Image
 from models import checkpoints
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
+from models.classification import top_k
 from models.gpt.modeling import import_transformers
 from models.images import load_image
 from models.vit.modeling import ViTWithAttentions, build_vit
@@ -158,10 +159,8 @@ class ViTPredictor:
         t0 = time.perf_counter()
         out = b(pixel_values=x.numpy())
         ms = (time.perf_counter() - t0) * 1000
-        probs = _softmax(out["logits"][0].astype(np.float64)).astype(np.float32)
-        order = np.argsort(-probs)[:k]
-        return ImageAttention([(self.class_names[i], float(probs[i])) for i in order], probs,
-                              out["attentions"][0], ms, b.describe())
+        top, probs = top_k(out["logits"][0], self.class_names, k)
+        return ImageAttention(top, probs, out["attentions"][0], ms, b.describe())
 
     def position_embeddings(self) -> np.ndarray:
         """(grid², hidden) learned position embeddings of the patches ([CLS]'s row dropped),
@@ -177,8 +176,3 @@ def _processor_norm(folder: Path | None) -> tuple[list[float], list[float]]:
         return list(cfg.get("image_mean", PRETRAINED_NORM)), list(cfg.get("image_std", PRETRAINED_NORM))
     return PRETRAINED_NORM, PRETRAINED_NORM
 
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
