@@ -101,6 +101,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         status = "✅ " + text("attention.vit_ok", lang, label=VIT_SOURCES[source_key].label,
                              params=f"{p.num_parameters():,}", layers=p.num_layers, heads=p.num_heads,
                              size=p.image_size, patch=p.patch_size, grid=p.grid, tokens=p.grid ** 2 + 1)
+        if p.is_hybrid:
+            status += " " + text("attention.hybrid_hint", lang)
         mosaic = position_mosaic(position_similarity(p.position_embeddings()), tile=max(12, 320 // p.grid))
         note = text("attention.pos_note", lang, grid=p.grid, dim=p.position_embeddings().shape[1])
         return (status, gr.update(maximum=p.num_layers, value=p.num_layers),

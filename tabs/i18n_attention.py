@@ -33,6 +33,11 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
         "Ran on {runtime} in {ms} ms. Attention weights {shape} (layers × heads × query × key) are outputs "
         "of this runtime.",
         "在 {runtime} 上运行，用时 {ms} 毫秒。注意力权重 {shape}（层 × 头 × 查询 × 键）是该运行时的输出。"),
+    "attention.hybrid_hint": (
+        "This studio ViT is a *hybrid* (as in the ViT paper): a small ResNet turns each 8 px patch into its "
+        "token, seeing a few pixels around it; everything after that is a standard transformer.",
+        "这个工作室 ViT 是*混合*结构（与 ViT 论文中相同）：一个小 ResNet 把每个 8 像素小块变成词元，同时看到小块周围的几个像素；"
+        "之后的部分是标准的 Transformer。"),
     "attention.layer": ("Layer", "层"),
     "attention.head": ("Head", "头"),
     "attention.average": ("Average all heads", "平均所有头"),
@@ -140,6 +145,10 @@ on ViT-B/16); each patch is flattened and linearly projected — the *patch embe
 last block the classifier reads only [CLS]. So "CLS → patch" attention shows which patches feed the
 prediction directly, layer by layer.
 
+The studio ViT is a *hybrid* (section 3.1 of the ViT paper): a small ResNet makes each patch's token (a
+pure 8 px patch projection did not learn shapes in a 15-minute CPU budget); ViT-B/16 uses the plain
+linear patch embedding.
+
 **Attention rollout** (Abnar & Zuidema, 2020). One layer's map is only part of the story: information also
 flows through the residual connection and through earlier layers. Rollout multiplies (0.5·A + 0.5·I) over
 all layers. *Head fusion* (mean / max / min) decides how heads combine; *discard ratio* drops the weakest
@@ -168,6 +177,9 @@ layers. 2. Click a corner patch, then a patch on the shape. 3. Set discard ratio
 **视觉 Transformer（ViT）。** 图像被切成 P×P 的小块（工作室模型 64 像素输入用 8×8 像素，ViT-B/16 用 16×16）；
 每个小块被展平并线性投影——即*小块嵌入*——再加上可学习的*位置嵌入*，因为注意力本身不关心顺序。前面再加一个 [CLS] 词元；
 最后一个模块之后，分类器只读取 [CLS]。所以 "CLS → 小块" 的注意力逐层展示了哪些小块直接影响预测。
+
+工作室 ViT 是*混合*结构（ViT 论文 3.1 节）：由一个小 ResNet 生成每个小块的词元（纯 8 像素小块的线性投影在 15 分钟的 CPU
+训练预算内学不会形状）；ViT-B/16 使用普通的线性小块嵌入。
 
 **注意力展开（rollout）**（Abnar 与 Zuidema，2020）。单层的注意力图只说明了一部分：信息还会通过残差连接和之前的层流动。
 展开把所有层的 (0.5·A + 0.5·I) 相乘。*头融合*（mean / max / min）决定如何合并各个头；*丢弃比例*去掉最弱的权重，使图更清晰。

@@ -112,6 +112,12 @@ class ViTPredictor:
     def num_heads(self) -> int:
         return int(self.config.num_attention_heads)
 
+    @property
+    def is_hybrid(self) -> bool:
+        """True when a ResNet stem (not a single patchify convolution) makes the patch tokens."""
+        from models.vit.modeling import ResNetStem
+        return isinstance(self.model.vit.embeddings.patch_embeddings.projection, ResNetStem)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 

@@ -143,7 +143,7 @@ def test_vit_graph_returns_real_softmax_rows(vit):
     assert r.attentions.shape == (2, 2, 17, 17)        # 2 layers, 2 heads, [CLS] + 4 × 4 patches
     assert maps.max_row_error(r.attentions) < 1e-5 and (r.attentions >= 0).all()
     assert abs(sum(p for _, p in r.top) - r.probs[np.argsort(-r.probs)[:5]].sum()) < 1e-6
-    assert vit.grid == 4 and vit.position_embeddings().shape == (16, 32)
+    assert vit.grid == 4 and vit.position_embeddings().shape == (16, 32) and vit.is_hybrid
     assert maps.rollout_map(r.attentions).shape == (4, 4)
 
 
@@ -191,7 +191,7 @@ def test_pretrained_vit_loads_from_a_save_pretrained_folder(tmp_path, monkeypatc
     # a public ViT: the plain patchify stem, which from_pretrained rebuilds from config.json
     build_vit(dict(TINY_VIT, stem="patchify"), names).save_pretrained(tmp_path / "vit_b_16")
     p = ViTPredictor("vit_b_16", model_path=tmp_path / "vit_b_16")
-    assert p.class_names == names and p.norm == ([0.5] * 3, [0.5] * 3)
+    assert p.class_names == names and p.norm == ([0.5] * 3, [0.5] * 3) and not p.is_hybrid
     assert p.analyse(render_prompted("star", "red", seed=0, image_size=32)).attentions.shape == (2, 2, 17, 17)
     monkeypatch.setenv("STUDIO_VIT_DIR", str(tmp_path))
     assert ViTPredictor("vit_b_16").class_names == names       # found through $STUDIO_VIT_DIR
