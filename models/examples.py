@@ -26,6 +26,16 @@ def photo_example_paths() -> list[Path]:
     return [EXAMPLES_DIR / "photos" / f"{name}.jpg" for name in PHOTOS]
 
 
+def random_shape(seed: int | None = None) -> np.ndarray:
+    """A fresh ShapeWorld object (any shape, colour and background) at display size: the tabs'
+    "random shape" button. ``seed`` None = a new one each call."""
+    import random
+    rng = random.Random(seed)
+    return shapeworld.render_prompted(rng.choice(shapeworld.SHAPES), rng.choice(list(shapeworld.COLOURS)),
+                                      seed=rng.randrange(1 << 30), image_size=DISPLAY_SIZE,
+                                      background=rng.choice(shapeworld.BACKGROUNDS))
+
+
 def write_examples() -> list[Path]:
     out = []
     for i, ((colour, shape), path) in enumerate(zip(SHAPE_EXAMPLES, shape_example_paths())):

@@ -181,21 +181,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             except Exception:  # noqa: BLE001 — try the next CNN; say so below if none loads
                 continue
             heat, cls = cnn.attribute(state["view"], "Grad-CAM")
-            return overlay(state["view"], heat, size=DISPLAY_PX), text("attention.gradcam_note", lang, cnn=CNN_SOURCES[cnn_key].label,
-                                 cls=cnn.class_names[cls])
+            note = text("attention.gradcam_note", lang, cnn=CNN_SOURCES[cnn_key].label, cls=cnn.class_names[cls])
+            return overlay(state["view"], heat, size=DISPLAY_PX), note
         return None, text("attention.gradcam_missing", lang)
 
     def reset_query():
         return None
 
     def random_shape():
-        import random
-
-        from models.examples import DISPLAY_SIZE
-        from models.shapeworld import BACKGROUNDS, COLOURS, SHAPES, render_prompted
-        rng = random.Random()
-        return render_prompted(rng.choice(SHAPES), rng.choice(list(COLOURS)), seed=rng.randrange(1 << 30),
-                               image_size=DISPLAY_SIZE, background=rng.choice(BACKGROUNDS))
+        from models.examples import random_shape as fresh_shape
+        return fresh_shape()
 
     # ------------------------------------------------------------------ text: callbacks
     @user_errors
@@ -335,8 +330,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                         back_btn = gr.Button(t("attention.back_to_cls"), size="sm")
                     with gr.Column(scale=1):
                         gr.Markdown(t("attention.heads_help"))
-                        head_gallery = gr.Gallery(label=t("attention.per_head"), columns=2, object_fit="contain", height="auto",
-                                                  allow_preview=False,
+                        head_gallery = gr.Gallery(label=t("attention.per_head"), columns=2, object_fit="contain",
+                                                  height="auto", allow_preview=False,
                                                   elem_id="attention-head-gallery")
                 with gr.Tabs():
                     with gr.Tab(t("attention.rollout_tab")):
@@ -368,8 +363,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                         next_token = gr.Label(num_top_classes=5, label=t("attention.next_token"))
                         text_status = gr.Markdown()
                 with gr.Row():
-                    text_layer = gr.Slider(1, 4, value=1, step=1, label=t("attention.layer"), elem_id="attention-text-layer")
-                    text_head = gr.Slider(1, 6, value=1, step=1, label=t("attention.head"), elem_id="attention-text-head")
+                    text_layer = gr.Slider(1, 4, value=1, step=1, label=t("attention.layer"),
+                                           elem_id="attention-text-layer")
+                    text_head = gr.Slider(1, 6, value=1, step=1, label=t("attention.head"),
+                                          elem_id="attention-text-head")
                 head_note = gr.Markdown(elem_id="attention-head-note")
                 # Captions as text above the pictures: a floating label would hide their top rows.
                 with gr.Row():

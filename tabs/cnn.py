@@ -2,7 +2,6 @@
 models/cnn/predictor.py)."""
 from __future__ import annotations
 
-import random
 import time
 
 import gradio as gr
@@ -146,11 +145,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         return gr.update(value=rows, headers=headers), verdict
 
     def random_shape():
-        from models.examples import DISPLAY_SIZE
-        from models.shapeworld import BACKGROUNDS, COLOURS, SHAPES, render_prompted
-        rng = random.Random()
-        return render_prompted(rng.choice(SHAPES), rng.choice(list(COLOURS)), seed=rng.randrange(1 << 30),
-                               image_size=DISPLAY_SIZE, background=rng.choice(BACKGROUNDS))
+        from models.examples import random_shape as fresh_shape
+        return fresh_shape()
 
     @user_errors
     def from_sketch(sketch, request: gr.Request):
