@@ -115,7 +115,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         lang = lang_of(request)
         if image is None:
             return None, None, None, ""
-        p = vit(source_key, path, progress, lang)
+        try:
+            p = vit(source_key, path, progress, lang)
+        except Exception as e:  # noqa: BLE001 — the status line says why (no second pop-up)
+            return None, None, None, missing(e, VIT_SOURCES[source_key].label, lang)
         view = p.model_view(image)
         progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
         r = p.analyse(view, backend=runtime, progress=progress_adapter(progress))
@@ -209,7 +212,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         """Run the GPT attention graph; the first time, open the head with the clearest pattern."""
         from models.vit.maps import PATTERNS, head_patterns
         lang = lang_of(request)
-        p = gpt(source_key, progress, lang)
+        try:
+            p = gpt(source_key, progress, lang)
+        except Exception as e:  # noqa: BLE001 — the status line says why (no second pop-up)
+            return None, None, missing(e, GPT_SOURCES[source_key].label, lang), None, gr.update(), gr.update()
         progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
         r = p.analyse(sentence, backend=runtime, progress=progress_adapter(progress))
         scores = head_patterns(r.attentions)

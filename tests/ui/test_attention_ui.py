@@ -105,3 +105,14 @@ def test_too_long_text_gives_a_clear_message(page, studio_url):
     page.locator("#attention-sentence textarea").fill("to be or not to be " * 30)
     page.get_by_role("button", name="Show attention").click()
     expect(page.get_by_text(re.compile("shows at most 48"))).to_be_visible()
+
+
+def test_missing_pretrained_vit_is_a_status_line_and_studio_keeps_working(page, studio_url):
+    _open(page, studio_url)
+    page.locator("input[aria-label='Model']:visible").first.click()
+    page.get_by_role("option", name=re.compile("ViT-B")).click()
+    expect(page.get_by_text(re.compile("ViT-B/16 .* cannot be used here")).first).to_be_visible()
+    expect(page.locator("#attention-prediction")).not_to_contain_text("Error")
+    page.locator("input[aria-label='Model']:visible").first.click()
+    page.get_by_role("option", name=re.compile("Studio ViT")).click()
+    expect(page.locator("#attention-prediction [data-testid='label-output-value']")).to_contain_text("star")
