@@ -69,15 +69,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     choices = static_runtime_choices()
 
     def vit(source_key, path, progress=None, lang="en"):
-        key = (source_key, (path or "").strip())
-        if progress is not None and key not in vits:
-            progress(0.05, desc=text("common.loading", lang, what=VIT_SOURCES[source_key].label))
-        return vits.get(*key)
+        return vits.load((source_key, (path or "").strip()), progress,
+                         text("common.loading", lang, what=VIT_SOURCES[source_key].label))
 
     def gpt(source_key, progress=None, lang="en"):
-        if progress is not None and (source_key,) not in texts:
-            progress(0.05, desc=text("common.loading", lang, what=GPT_SOURCES[source_key].label))
-        return texts.get(source_key)
+        return texts.load((source_key,), progress, text("common.loading", lang, what=GPT_SOURCES[source_key].label))
 
     def missing(e: Exception, label: str, lang: str) -> str:
         from models.checkpoints import CheckpointError
@@ -103,8 +99,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                              size=p.image_size, patch=p.patch_size, grid=p.grid, tokens=p.grid ** 2 + 1)
         if p.is_hybrid:
             status += " " + text("attention.hybrid_hint", lang)
-        mosaic = position_mosaic(position_similarity(p.position_embeddings()), tile=max(12, 320 // p.grid))
-        note = text("attention.pos_note", lang, grid=p.grid, dim=p.position_embeddings().shape[1])
+        pos = p.position_embeddings()
+        mosaic = position_mosaic(position_similarity(pos), tile=max(12, DISPLAY_PX // p.grid))
+        note = text("attention.pos_note", lang, grid=p.grid, dim=pos.shape[1])
         return (status, gr.update(maximum=p.num_layers, value=p.num_layers),
                 gr.update(maximum=p.num_heads, value=1), mosaic, note, live, live, live,
                 gr.update(columns=2 if p.num_heads <= 4 else 4))
@@ -127,11 +124,13 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         state = {"view": view, "att": r.attentions, "grid": p.grid, "source": source_key}
         return state, None, dict(r.top), status
 
-    def _image_views(state, layer, head, average, query, fusion, discard, lang):
-        from models.vit.maps import query_map, rollout_map
+    def _image_views(state, layer, head, average, query, lang):
+        """The query's map, every head's map and the caption (the rollout has its own callback:
+        it depends on neither the layer, the head nor the query)."""
+        from models.vit.maps import query_map
         from models.vit.pictures import patch_overlay
         if not state:
-            return None, None, None, ""
+            return None, None, ""
         att, view, g = state["att"], state["view"], state["grid"]
         layer = int(min(max(layer, 1), att.shape[0])) - 1
         head_index = None if average else int(min(max(head, 1), att.shape[1])) - 1
@@ -149,21 +148,28 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             hm, _ = query_map(att, layer, h, q_token)
             gallery.append((patch_overlay(view, hm / max(hm.max(), 1e-12), HEAD_TILE_PX, query),
                             text("attention.head_label", lang, head=h + 1, peak=f"{hm.max():.2f}")))
-        roll = patch_overlay(view, rollout_map(att, fusion, float(discard)), DISPLAY_PX)
-        return main, gallery, roll, caption
+        return main, gallery, caption
 
     @user_errors
-    def render_image(state, layer, head, average, query, fusion, discard, request: gr.Request):
-        return _image_views(state, layer, head, average, query, fusion, discard, lang_of(request))
+    def render_image(state, layer, head, average, query, request: gr.Request):
+        return _image_views(state, layer, head, average, query, lang_of(request))
 
     @user_errors
-    def pick_patch(state, layer, head, average, fusion, discard, evt: gr.SelectData, request: gr.Request):
+    def render_rollout(state, fusion, discard):
+        from models.vit.maps import rollout_map
+        from models.vit.pictures import patch_overlay
+        if not state:
+            return None
+        return patch_overlay(state["view"], rollout_map(state["att"], fusion, float(discard)), DISPLAY_PX)
+
+    @user_errors
+    def pick_patch(state, layer, head, average, evt: gr.SelectData, request: gr.Request):
         from models.vit.pictures import patch_of
         if not state:
             raise gr.Error(text("attention.no_image", lang_of(request)))
         x, y = evt.index
         query = patch_of(x, y, DISPLAY_PX, DISPLAY_PX, state["grid"])
-        return (query, *_image_views(state, layer, head, average, query, fusion, discard, lang_of(request)))
+        return (query, *_image_views(state, layer, head, average, query, lang_of(request)))
 
     def pick_head(evt: gr.SelectData):
         return gr.update(value=int(evt.index) + 1), False
@@ -178,9 +184,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             return None, ""
         for cnn_key in GRADCAM_CNN.get(source_key, ("studio",)):
             try:
-                if progress is not None and (cnn_key,) not in cnns:
-                    progress(0.2, desc=text("common.loading", lang, what=CNN_SOURCES[cnn_key].label))
-                cnn = cnns.get(cnn_key)
+                cnn = cnns.load((cnn_key,), progress, text("common.loading", lang, what=CNN_SOURCES[cnn_key].label))
             except Exception:  # noqa: BLE001 — try the next CNN; say so below if none loads
                 continue
             heat, cls = cnn.attribute(state["view"], "Grad-CAM")
@@ -220,13 +224,12 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         r = p.analyse(sentence, backend=runtime, progress=progress_adapter(progress))
         scores = head_patterns(r.attentions)
         status = text("attention.text_ran", lang, runtime=r.runtime, ms=f"{r.ms:.1f}", tokens=len(r.tokens))
+        best = scores.max(-1)                        # one row per head: its strongest pattern
         rows = []
-        for layer, head, k in zip(*np.unravel_index(np.argsort(-scores, axis=None), scores.shape)):
-            if (layer, head) in {(row[0] - 1, row[1] - 1) for row in rows}:
-                continue   # one row per head: its strongest pattern
-            rows.append([int(layer) + 1, int(head) + 1, PATTERNS[k], round(float(scores[layer, head, k]), 3)])
-            if len(rows) == TOP_PATTERNS:
-                break
+        for flat in np.argsort(-best, axis=None)[:TOP_PATTERNS]:
+            layer, head = np.unravel_index(flat, best.shape)
+            k = int(scores[layer, head].argmax())
+            rows.append([int(layer) + 1, int(head) + 1, PATTERNS[k], round(float(best[layer, head]), 3)])
         table = gr.update(value=rows, headers=[text(k, lang) for k in ("attention.col_layer", "attention.col_head",
                                                                         "attention.col_pattern",
                                                                         "attention.col_score")])
@@ -416,14 +419,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
-        view_inputs = [image_state, layer, head, average, query, fusion, discard]
-        view_outputs = [patch_view, head_gallery, rollout_view, patch_caption]
+        view_inputs = [image_state, layer, head, average, query]
+        view_outputs = [patch_view, head_gallery, patch_caption]
+        rollout_inputs = [image_state, fusion, discard]
         analysed = [image_state, query, prediction, image_status]
         analyse_inputs = [image, vit_source, vit_path, runtime]
 
         def analyse_chain(trigger, **kw):
             return (trigger(analyse_image, analyse_inputs, analysed, **kw, **heavy)
                     .then(render_image, view_inputs, view_outputs, **private)
+                    .then(render_rollout, rollout_inputs, rollout_view, **private)
                     .then(gradcam, [image_state, vit_source], [gradcam_view, gradcam_note], **private, **heavy))
 
         vit_source.change(lambda k: gr.update(visible=k != "studio"), vit_source, vit_path, queue=False, **private)
@@ -433,9 +438,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         analyse_chain(run_btn.click, api_name="analyse_image")
         analyse_chain(image.change, **hidden)
         analyse_chain(runtime.change, **hidden)
-        for control in (layer, head, average, fusion, discard):
+        for control in (layer, head, average):
             control.input(render_image, view_inputs, view_outputs, **private)
-        patch_view.select(pick_patch, [image_state, layer, head, average, fusion, discard], [query] + view_outputs,
+        for control in (fusion, discard):
+            control.input(render_rollout, rollout_inputs, rollout_view, **private)
+        patch_view.select(pick_patch, [image_state, layer, head, average], [query] + view_outputs,
                           **private)
         head_gallery.select(pick_head, None, [head, average], **private) \
             .then(render_image, view_inputs, view_outputs, **private)

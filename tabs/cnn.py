@@ -47,10 +47,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     choices = static_runtime_choices()
 
     def get(source_key, weights_path, progress=None, lang="en"):
-        key = (source_key, (weights_path or "").strip())
-        if progress is not None and key not in pool:
-            progress(0.05, desc=text("common.loading", lang, what=CNN_SOURCES[source_key].label))
-        return pool.get(*key)
+        return pool.load((source_key, (weights_path or "").strip()), progress,
+                         text("common.loading", lang, what=CNN_SOURCES[source_key].label))
 
     # ------------------------------------------------------------------ callbacks
     @user_errors

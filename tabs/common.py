@@ -85,6 +85,13 @@ class ModelPool:
     def __contains__(self, key) -> bool:
         return key in self._items
 
+    def load(self, key: tuple, progress=None, message: str = "") -> Any:
+        """``get(*key)``, first showing ``message`` on ``progress`` (a gr.Progress) when the model
+        is not loaded yet, so a first load never looks like a hang."""
+        if progress is not None and key not in self:
+            progress(0.05, desc=message)
+        return self.get(*key)
+
 
 # ---------------------------------------------------------------------------- errors
 def _user_facing_errors() -> tuple[type[BaseException], ...]:

@@ -94,10 +94,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     choices = static_runtime_choices()
 
     def get(source_key, model_path, progress=None, lang="en"):
-        key = (source_key, (model_path or "").strip())
-        if progress is not None and key not in pool:
-            progress(0.05, desc=text("common.loading", lang, what=GPT_SOURCES[source_key].label))
-        return pool.get(*key)
+        return pool.load((source_key, (model_path or "").strip()), progress,
+                         text("common.loading", lang, what=GPT_SOURCES[source_key].label))
 
     def settings_from(decoding, max_new, temperature, top_k, top_p, rep, beams, seed, use_cache):
         from models.gpt.settings import GenerationSettings
