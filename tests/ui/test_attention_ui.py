@@ -86,6 +86,7 @@ def test_text_view_head_view_and_step_by_step(page, studio_url):
     expect(page.get_by_text(re.compile(r"Ran on .* over \d+ tokens"))).to_be_visible()
 
     _set_slider(page, "attention-text-layer", "Layer", 3)
+    expect(note).to_contain_text("Layer 3,")          # one control at a time, as a learner does
     _set_slider(page, "attention-text-head", "Head", 2)
     expect(note).to_contain_text("Layer 3, head 2")
     _changed(page, "#attention-head-view", before)
