@@ -29,9 +29,11 @@ from models.agreement import compare_outputs
 from models.backends import BACKENDS, backend_names, create_backend
 from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
 
-# tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec
+# tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec, or
+# "module:function" when one module holds several entries (CLIP: one per tower)
 BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench",
-                              "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench"}
+                              "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench",
+                              "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec"}
 
 REFERENCE = "eager"
 PERCENTILES = (50, 90, 99)
@@ -389,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     reports, ok = [], True
     for tab in (list(BENCH_TABS) if args.all else [args.tab]):
         try:
-            spec = importlib.import_module(BENCH_TABS[tab]).bench_spec(args.device, source=args.source)
+            module, _, function = BENCH_TABS[tab].partition(":")
+            make_spec = getattr(importlib.import_module(module), function or "bench_spec")
+            spec = make_spec(args.device, source=args.source)
             report = run_bench(spec, names, runs=args.runs, warmup=args.warmup, device=args.device,
                                precision=args.precision, cache_dir=args.cache_dir, progress=progress)
         except Exception as exc:  # one tab's problem must not hide the others' results

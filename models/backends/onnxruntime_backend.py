@@ -1,6 +1,7 @@
 """ONNX Runtime: export once to a cached .onnx file, run it with the best provider present."""
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import warnings
@@ -130,9 +131,10 @@ class OnnxRuntimeBackend(Backend):
                 # transformers' shape checks warn that they become constants in the trace; the
                 # parity tests (every runtime against eager, on new shapes) are what we rely on
                 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-                torch.onnx.export(module, args, buffer, dynamo=False, opset_version=ONNX_OPSET,
-                                  input_names=graph.input_names, output_names=list(graph.output_names),
-                                  dynamic_axes=graph.dynamic_axes or None, do_constant_folding=True)
+                with _mha_fastpath_off():
+                        torch.onnx.export(module, args, buffer, dynamo=False, opset_version=ONNX_OPSET,
+                                      input_names=graph.input_names, output_names=list(graph.output_names),
+                                      dynamic_axes=graph.dynamic_axes or None, do_constant_folding=True)
             model = onnx.load_from_string(buffer.getvalue())
             props = dict(graph.metadata)
             props.update({"graph": graph.name, "fingerprint": graph.fingerprint(), "precision": precision,
@@ -221,3 +223,16 @@ class OnnxRuntimeBackend(Backend):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _mha_fastpath_off():
+    """nn.MultiheadAttention (open_clip's towers) takes a fused fast path in eval mode, which
+    traces to ``aten::_native_multi_head_attention``: no ONNX symbolic exists for it. The plain
+    path exports as MatMul/Softmax and computes the same function."""
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)

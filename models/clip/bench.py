@@ -1,0 +1,84 @@
+"""The CLIP tab's entries for models.bench: each tower is its own graph, so each gets its own rows.
+
+- ``clip-image``: the image tower on a batch of ShapeWorld pictures (held-out and seen pairs).
+  Agreement: the zero-shot top-1 over the 48 colour-shape labels, scoring this runtime's image
+  embeddings against eager's label embeddings, must match eager's top-1.
+- ``clip-text``: the text tower on every prompt of the 48 labels x the studio templates.
+  Agreement: the zero-shot top-1 of eager's image embeddings against this runtime's ensembled
+  label embeddings.
+
+Max |Δ| and cosine of the embeddings themselves come with every row (models.agreement).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from models.bench import BenchSpec
+
+BENCH_IMAGES = 8    # pictures per image-tower call: the tab's similarity-matrix batch
+
+
+def _ensembled(text: np.ndarray, n_labels: int) -> np.ndarray:
+    emb = text.reshape(n_labels, -1, text.shape[-1]).mean(axis=1)
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def bench_pictures(n: int, image_size: int) -> list[np.ndarray]:
+    from models.shapeworld import make_single_objects
+    half = n // 2
+    return (list(make_single_objects(half, seed=5, split="heldout", image_size=image_size).images)
+            + list(make_single_objects(n - half, seed=5, split="val", image_size=image_size).images))
+
+
+def image_spec_for(predictor, images: list) -> BenchSpec:
+    """Bench spec for the image tower of a loaded ClipPredictor (the A/B panel passes its images)."""
+    from models.clip.prompts import STUDIO_TEMPLATES, colour_shape_labels
+    labels, templates = colour_shape_labels(), list(STUDIO_TEMPLATES)
+    text, _ = predictor.label_embeddings(labels, templates, "eager")
+
+    def zero_shot_agreement(ref, out) -> tuple[str, float]:
+        return "zero_shot_top1_agreement", float(np.mean(
+            (ref["image"] @ text.T).argmax(-1) == (out["image"] @ text.T).argmax(-1)))
+
+    return BenchSpec(tab="clip-image", graph=predictor.graphs()["image"],
+                     inputs={"pixels": predictor.pixels(images)}, task_metric=zero_shot_agreement,
+                     make_backend=lambda name, precision, progress: predictor.image_backend(name, progress))
+
+
+def text_spec_for(predictor, images: list) -> BenchSpec:
+    """Bench spec for the text tower: 48 labels x the studio templates in one call per run."""
+    from models.clip.predictor import BATCH
+    from models.clip.prompts import STUDIO_TEMPLATES, colour_shape_labels, prompts_for
+    labels = colour_shape_labels()
+    prompts = prompts_for(labels, list(STUDIO_TEMPLATES))
+    image, _ = predictor.embed_images(images, "eager")
+    ids = predictor.tokens(prompts)
+
+    def run(backend):
+        outs = [backend(ids=ids[i:i + BATCH])["text"] for i in range(0, len(ids), BATCH)]
+        return {"text": np.concatenate(outs)}, {}
+
+    def zero_shot_agreement(ref, out) -> tuple[str, float]:
+        a = (image @ _ensembled(ref["text"], len(labels)).T).argmax(-1)
+        b = (image @ _ensembled(out["text"], len(labels)).T).argmax(-1)
+        return "zero_shot_top1_agreement", float(np.mean(a == b))
+
+    return BenchSpec(tab="clip-text", graph=predictor.graphs()["text"], inputs={"ids": ids[:BATCH]},
+                     task_metric=zero_shot_agreement, run=run,
+                     make_backend=lambda name, precision, progress: predictor.text_backend(name, progress))
+
+
+def _predictor(device: str, source: str):
+    from models.clip.predictor import ClipPredictor
+    return ClipPredictor(source, device=device)
+
+
+def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
+    """``clip-image`` for the CLI."""
+    p = _predictor(device, source)
+    return image_spec_for(p, bench_pictures(BENCH_IMAGES, p.image_size))
+
+
+def text_bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
+    p = _predictor(device, source)
+    return text_spec_for(p, bench_pictures(BENCH_IMAGES, p.image_size))

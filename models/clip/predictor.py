@@ -1,0 +1,281 @@
+"""CLIP predictor: images and sentences in, embeddings, zero-shot probabilities, similarity
+matrices, patch-text maps and retrieval indexes out, on any runtime.
+
+The image tower and the text tower are two separate graphs (``models.clip.modeling``), each
+with its own runtime cache; pre-processing (resize, crop, normalise, tokenise) stays here so
+every runtime sees the same numbers. Text embeddings are cached per runtime: labels and
+templates asked again (every click on "classify") cost nothing.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from models import checkpoints
+from models.backends import BackendCache
+from models.backends.base import Backend, ExportableGraph
+from models.clip.modeling import (STUDIO_MEAN, STUDIO_STD, ImageTower, TextTower, build_clip,
+                                  register_configs, tokenizer_for)
+from models.clip.prompts import prompts_for
+from models.clip.retrieval import EmbeddingIndex
+from models.clip.sources import STUDIO_MODEL_ID, ClipSource, local_weights, missing_hint, source
+from models.images import load_image
+
+Progress = Callable[[float, str], None]
+BATCH = 64                 # images or sentences per runtime call (TensorRT profile max)
+TEXT_CACHE_SIZE = 4096     # cached sentence embeddings per predictor
+
+
+@dataclass
+class ZeroShot:
+    """One image against a list of labels (each label = its templates averaged)."""
+    labels: list[str]
+    cosines: np.ndarray        # (L,) cosine(image, ensembled label embedding)
+    probs: np.ndarray          # (L,) softmax(logit_scale * cosines)
+    logit_scale: float         # the model's learned 1 / temperature
+    templates: list[str]
+    image_ms: float
+    text_ms: float             # 0 when every prompt came from the cache
+    cached_prompts: int        # how many of the prompts were already embedded
+    runtime: str
+
+
+@dataclass
+class Similarity:
+    """N images x M sentences: the matrix InfoNCE is computed on."""
+    cosines: np.ndarray        # (N, M)
+    logit_scale: float
+
+    def info_nce(self) -> float:
+        """CLIP's symmetric loss when image i belongs with sentence i (square matrices)."""
+        logits = self.logit_scale * self.cosines.astype(np.float64)
+        n = min(logits.shape)
+        idx = np.arange(n)
+
+        def ce(m):
+            m = m - m.max(axis=1, keepdims=True)
+            logp = m - np.log(np.exp(m).sum(axis=1, keepdims=True))
+            return float(-logp[idx, idx].mean())
+        return 0.5 * (ce(logits[:n]) + ce(logits.T[:n]))
+
+
+class ClipPredictor:
+    """Loads one CLIP (studio checkpoint or a pretrained ViT-B-32) and answers CLIP questions.
+
+    Args:
+        source_key: "studio", "vit_b_32_openai" or "vit_b_32_laion" (models.clip.sources).
+        weights_path: an open_clip weights file to use instead of searching (pretrained only).
+        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
+    """
+
+    def __init__(self, source_key: str = "studio", device: str = "cpu",
+                 weights_path: str | Path | None = None, checkpoint_root: str | Path | None = None,
+                 cache_dir: str | Path | None = None):
+        self.src: ClipSource = source(source_key)
+        self.device = device
+        self.model, self.norm, self.card, self.weights_sha = self._load(weights_path, checkpoint_root)
+        self.model.eval().requires_grad_(False).to(device)
+        self.tokenizer = tokenizer_for(self.src.model_name)
+        self._images = BackendCache(self._make_image_graph, device, cache_dir)
+        self._texts = BackendCache(self._make_text_graph, device, cache_dir)
+        self._text_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, weights_path, checkpoint_root):
+        import open_clip
+        register_configs()
+        if self.src.key == "studio" and weights_path is None:
+            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)   # sha256 checked
+            model = build_clip(card["architecture"]["open_clip_model"], card["architecture"].get("stem"))
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as exc:
+                raise checkpoints.CheckpointError(
+                    f"{STUDIO_MODEL_ID} does not fit the architecture "
+                    f"{card['architecture']['open_clip_model']} (its JSON config changed?): "
+                    f"re-run {card.get('train_command')}") from exc
+            arch = card["architecture"]
+            return model, (arch["mean"], arch["std"]), card, card["sha256"]
+        where = Path(weights_path).expanduser() if weights_path else local_weights(self.src)
+        if where is not None and not where.is_file():
+            raise checkpoints.CheckpointError(f"{where} is not a file: point at an open_clip "
+                                              "weights file (open_clip_model.safetensors)")
+        pretrained = str(where) if where is not None else self.src.pretrained_tag
+        try:
+            model, _, _ = open_clip.create_model_and_transforms(self.src.model_name, pretrained=pretrained)
+        except Exception as exc:   # open_clip raises RuntimeError / OSError / hub errors offline
+            if where is None:
+                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
+            raise checkpoints.CheckpointError(f"could not load {self.src.model_name} from {where}: {exc}") from exc
+        cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+        norm = (list(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+                list(cfg.get("std", (0.26862954, 0.26130258, 0.27577711))))
+        card = {"model_id": self.src.key, "weights": pretrained}
+        return model, norm, card, checkpoints.state_dict_sha256(model)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def image_size(self) -> int:
+        return int(self.model.visual.image_size[0])
+
+    @property
+    def grid(self) -> int:
+        """Patches per side of the patch-text map."""
+        return int(self.model.visual.grid_size[0])
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.context_length)
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.model.logit_scale.exp())
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # ------------------------------------------------------------------ pre-processing
+    def model_view(self, image) -> np.ndarray:
+        """The RGB uint8 square the image tower sees: shorter side resized (bicubic, as
+        open_clip's transform), centre crop."""
+        img = Image.fromarray(load_image(image))
+        s = self.image_size
+        w, h = img.size
+        if (w, h) != (s, s):
+            scale = s / min(w, h)
+            img = img.resize((max(s, round(w * scale)), max(s, round(h * scale))), Image.BICUBIC,
+                             reducing_gap=3.0)
+            left, top = (img.width - s) // 2, (img.height - s) // 2
+            img = img.crop((left, top, left + s, top + s))
+        return np.asarray(img)
+
+    def pixels(self, images: list) -> np.ndarray:
+        """(N, 3, S, S) float32 normalised batch from any accepted images."""
+        x = np.stack([self.model_view(im) for im in images]).astype(np.float32) / 255.0
+        mean, std = (np.asarray(v, np.float32).reshape(1, 1, 1, 3) for v in self.norm)
+        return np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2))
+
+    def tokens(self, sentences: list[str]) -> np.ndarray:
+        """(N, context_length) int64 ids from open_clip's tokenizer. A sentence longer than the
+        context is refused (the tokenizer would cut it silently)."""
+        for s in sentences:
+            n = len(self.tokenizer.encode(s)) + 2          # + start and end of text
+            if n > self.context_length:
+                raise ValueError(f"'{s[:40]}…' is {n} tokens; this model reads at most {self.context_length}: "
+                                 "use a shorter sentence")
+        return self.tokenizer(list(sentences)).numpy().astype(np.int64)
+
+    # ------------------------------------------------------------------ runtimes
+    def _make_image_graph(self) -> ExportableGraph:
+        s = self.image_size
+        return ExportableGraph(
+            name=f"clip.{self.src.key}.image", module=ImageTower(self.model).eval(),
+            example_inputs={"pixels": torch.zeros(1, 3, s, s)}, output_names=["image", "patches"],
+            dynamic_axes={"pixels": {0: "batch"}, "image": {0: "batch"}, "patches": {0: "batch"}},
+            axis_ranges={"batch": (1, BATCH)}, metadata={"source_sha256": self.weights_sha})
+
+    def _make_text_graph(self) -> ExportableGraph:
+        ids = torch.from_numpy(self.tokens(["a red circle", "a blue square"]))
+        return ExportableGraph(
+            name=f"clip.{self.src.key}.text", module=TextTower(self.model).eval(),
+            example_inputs={"ids": ids}, output_names=["text"],
+            dynamic_axes={"ids": {0: "batch"}, "text": {0: "batch"}},
+            axis_ranges={"batch": (1, BATCH)}, metadata={"source_sha256": self.weights_sha})
+
+    def image_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
+        return self._images.get(name, "fp32", progress)
+
+    def text_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
+        return self._texts.get(name, "fp32", progress)
+
+    def graphs(self) -> dict[str, ExportableGraph]:
+        return {"image": self._images.graph, "text": self._texts.graph}
+
+    # ------------------------------------------------------------------ embeddings
+    def embed_images(self, images: list, backend: str = "eager", progress: Progress | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """(image (N, D), patches (N, G*G, D)), unit length, in batches of ``BATCH``."""
+        if not len(images):
+            raise ValueError("no images to embed")
+        b = self.image_backend(backend)
+        outs, patches = [], []
+        for i in range(0, len(images), BATCH):
+            out = b(pixels=self.pixels(images[i:i + BATCH]))
+            outs.append(out["image"])
+            patches.append(out["patches"])
+            if progress:
+                progress(min(i + BATCH, len(images)) / len(images),
+                         f"embedding images {min(i + BATCH, len(images))}/{len(images)}")
+        return np.concatenate(outs), np.concatenate(patches)
+
+    def embed_texts(self, sentences: list[str], backend: str = "eager") -> tuple[np.ndarray, int]:
+        """((N, D) unit-length embeddings, how many came from the cache)."""
+        if not sentences:
+            raise ValueError("no sentences to embed")
+        missing = [s for s in dict.fromkeys(sentences) if (backend, s) not in self._text_cache]
+        if missing:
+            b = self.text_backend(backend)
+            for i in range(0, len(missing), BATCH):
+                chunk = missing[i:i + BATCH]
+                emb = b(ids=self.tokens(chunk))["text"]
+                for s, e in zip(chunk, emb):
+                    self._text_cache[(backend, s)] = e
+        out = np.stack([self._text_cache[(backend, s)] for s in sentences])
+        for s in sentences:   # most recently used last; drop the oldest beyond the cap
+            self._text_cache.move_to_end((backend, s))
+        while len(self._text_cache) > TEXT_CACHE_SIZE:
+            self._text_cache.popitem(last=False)
+        return out, len(sentences) - len(missing)
+
+    def label_embeddings(self, labels: list[str], templates: list[str], backend: str = "eager",
+                         ) -> tuple[np.ndarray, int]:
+        """(L, D): each label's template embeddings averaged then renormalised (CLIP's prompt
+        ensembling), and how many prompts came from the cache."""
+        prompts = prompts_for(labels, templates)
+        emb, cached = self.embed_texts(prompts, backend)
+        emb = emb.reshape(len(labels), len(templates), -1).mean(axis=1)
+        return emb / np.linalg.norm(emb, axis=1, keepdims=True), cached
+
+    # ------------------------------------------------------------------ tasks
+    def zero_shot(self, image, labels: list[str], templates: list[str], backend: str = "eager",
+                  ) -> ZeroShot:
+        t0 = time.perf_counter()
+        text, cached = self.label_embeddings(labels, templates, backend)
+        t1 = time.perf_counter()
+        img, _ = self.embed_images([image], backend)
+        t2 = time.perf_counter()
+        cos = (img[0] @ text.T).astype(np.float32)
+        logits = self.logit_scale * cos.astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs = (probs / probs.sum()).astype(np.float32)
+        runtime = self.image_backend(backend).describe()
+        return ZeroShot(list(labels), cos, probs, self.logit_scale, list(templates),
+                        (t2 - t1) * 1000, (t1 - t0) * 1000 if cached < len(labels) * len(templates) else 0.0,
+                        cached, runtime)
+
+    def similarity(self, images: list, sentences: list[str], backend: str = "eager") -> Similarity:
+        img, _ = self.embed_images(images, backend)
+        text, _ = self.embed_texts(sentences, backend)
+        return Similarity((img @ text.T).astype(np.float32), self.logit_scale)
+
+    def patch_map(self, image, sentence: str, backend: str = "eager") -> np.ndarray:
+        """(G, G) cosine between each patch's embedding and the sentence: where it matches."""
+        _, patches = self.embed_images([image], backend)
+        text, _ = self.embed_texts([sentence], backend)
+        return (patches[0] @ text[0]).reshape(self.grid, self.grid).astype(np.float32)
+
+    def index_images(self, images: list, payloads: list, backend: str = "eager", kind: str = "auto",
+                     progress: Progress | None = None) -> EmbeddingIndex:
+        emb, _ = self.embed_images(images, backend, progress)
+        return EmbeddingIndex.build(emb, payloads, kind)
+
+    def index_sentences(self, sentences: list[str], backend: str = "eager", kind: str = "auto") -> EmbeddingIndex:
+        emb, _ = self.embed_texts(sentences, backend)
+        return EmbeddingIndex.build(emb, list(sentences), kind)
