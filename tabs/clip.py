@@ -192,14 +192,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         hits = state["images"].search(q, int(k))[0]
         ms = (time.perf_counter() - t0) * 1000
         gallery = state["gallery"]
-        items = []
-        for h in hits:
-            i = h.payload
-            caption = gallery.captions[i] or gallery.names[i]
-            mark = " " + text("clip.held_out_mark", lang) if gallery.held_out[i] else ""
-            items.append((_thumb(gallery.images[i]), f"{h.score:.3f} · {caption}{mark}"))
+        items = [(_thumb(gallery.images[h.payload]), f"{h.score:.3f} {gallery.captions[h.payload] or gallery.names[h.payload]}")
+                 for h in hits]
+        held = sum(gallery.held_out[h.payload] for h in hits)
         status = text("clip.searched", lang, k=len(hits), n=len(gallery), ms=f"{ms:.1f}",
-                      how=state["images"].describe())
+                      how=state["images"].describe(), held=held)
         return items, status
 
     @user_errors
@@ -236,7 +233,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         s = p.similarity(batch["images"], batch["captions"], backend=runtime)
         n = len(batch["captions"])
         right = int((s.cosines.argmax(axis=1) == np.arange(n)).sum())
-        note = text("clip.matrix_note", lang, loss=f"{s.info_nce():.3f}", n=n, chance=f"{np.log(n):.3f}",
+        note = text("clip.matrix_note", lang, loss=f"{s.info_nce():.3g}", n=n, chance=f"{np.log(n):.3f}",
                     right=right)
         return similarity_matrix(batch["images"], batch["captions"], s.cosines), note
 
@@ -305,8 +302,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                         scale = gr.Slider(1, 100, value=14.3, step=0.1, label=t("clip.scale"), elem_id="clip-scale")
                         classify_btn = gr.Button(t("clip.classify"), variant="primary")
                 zs_status = gr.Markdown(elem_id="clip-zs-status")
-                bars = gr.Image(label=t("clip.bars"), interactive=False, elem_id="clip-bars")
-                zs_table = gr.Dataframe(label=t("clip.zs_table"), interactive=False, wrap=True)
+                gr.Markdown(t("clip.bars"))   # a caption above: a floating label would hide the titles
+                bars = gr.Image(label=t("clip.bars"), show_label=False, interactive=False, elem_id="clip-bars")
+                zs_table = gr.Dataframe(label=t("clip.zs_table"), interactive=False, wrap=True, elem_id="clip-zs-table")
             with gr.Tab(t("clip.ret_tab"), id="clip-retrieval"):
                 with gr.Row():
                     gallery_choice = gr.Radio(
@@ -322,7 +320,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     k = gr.Slider(1, 24, value=DEFAULT_K, step=1, label=t("clip.k"), scale=1)
                     search_btn = gr.Button(t("clip.search"), variant="primary", scale=1)
                 search_status = gr.Markdown(elem_id="clip-search-status")
-                hits = gr.Gallery(label=t("clip.hits"), columns=8, height="auto", object_fit="contain",
+                hits = gr.Gallery(label=t("clip.hits"), columns=4, height=480, object_fit="contain",
                                   allow_preview=False, elem_id="clip-hits")
                 with gr.Row():
                     with gr.Column(scale=1):

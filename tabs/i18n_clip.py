@@ -70,14 +70,15 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
     "clip.k": ("Top k", "前 k 个"),
     "clip.search": ("Search images", "搜索图片"),
     "clip.hits": ("Best matches (cosine similarity)", "最佳匹配（余弦相似度）"),
-    "clip.searched": ("{k} best of {n} in {ms} ms ({how}).", "{n} 张中最好的 {k} 张，用时 {ms} 毫秒（{how}）。"),
+    "clip.searched": ("{k} best of {n} in {ms} ms ({how}). {held} of them show a colour-shape pair the studio "
+                      "CLIP never saw in training.",
+                      "{n} 张中最好的 {k} 张，用时 {ms} 毫秒（{how}）。其中 {held} 张是工作室 CLIP 训练时从未见过的颜色-形状组合。"),
     "clip.image_query": ("…or give a picture and get captions", "……或者给一张图，得到描述"),
     "clip.describe": ("Find captions", "查找描述"),
     "clip.captions": ("Closest captions", "最接近的描述"),
     "clip.col_rank": ("#", "#"),
     "clip.col_caption": ("caption", "描述"),
     "clip.col_score": ("cosine", "余弦"),
-    "clip.held_out_mark": ("(held-out pair)", "（留出组合）"),
     # similarity + patches
     "clip.sim_tab": ("Similarity matrix & patch map", "相似度矩阵与小块图"),
     "clip.batch": ("Pictures in the batch", "批次中的图片数"),
@@ -95,11 +96,14 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
     "clip.patch_run": ("Where does it match?", "哪里匹配？"),
     "clip.patch_map": ("Patch-text similarity (bright = matches the sentence)", "小块-文本相似度（亮 = 与句子匹配）"),
     "clip.patch_note": (
-        "Each of the {grid}×{grid} patch tokens goes through the same final norm and projection as the "
-        "whole-image token, and is compared with the sentence. Colours are rescaled per picture: cosines "
-        "from {lo} to {hi}. Training never asked patches to match, so this is a rough map.",
-        "{grid}×{grid} 个小块词元都经过与整图词元相同的最终归一化和投影，再与句子比较。颜色按每张图重新缩放："
-        "余弦从 {lo} 到 {hi}。训练从未要求小块去匹配，所以这只是一张粗略的图。"),
+        "Each of the {grid}×{grid} patches gets its own embedding the MaskCLIP way: in the last layer the "
+        "patch keeps only its own value (no attention to other patches), then goes through the same final "
+        "norm and projection as the whole-image token and is compared with the sentence. Colours are "
+        "rescaled per picture: cosines from {lo} to {hi}. CLIP was never trained to localise, so this is a "
+        "rough map (on ShapeWorld scenes its brightest patch lands on the named object about half the time).",
+        "{grid}×{grid} 个小块各自按 MaskCLIP 的方法得到嵌入：在最后一层，小块只保留自己的值向量（不关注其他小块），"
+        "再经过与整图词元相同的最终归一化和投影，与句子比较。颜色按每张图重新缩放：余弦从 {lo} 到 {hi}。"
+        "CLIP 从未被训练去定位，所以这只是一张粗略的图（在 ShapeWorld 场景上，最亮的小块大约一半时间落在所说的物体上）。"),
     "clip.no_image": ("Give a picture first (upload one or click an example).",
                       "请先给一张图片（上传或点击示例）。"),
     "clip.no_query": ("Type a sentence first, e.g. 'a small red circle'.", "请先输入一句话，例如 'a small red circle'。"),
@@ -107,7 +111,7 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
         "The gallery was indexed with another model or runtime: click 'Index the gallery' again.",
         "图库是用另一个模型或运行时建的索引：请再次点击“为图库建索引”。"),
     "clip.ab_which": ("Tower to compare", "要对比的塔"),
-    "clip.ab_image": ("Image tower (the batch above)", "图像塔（上面的批次）"),
+    "clip.ab_image": ("Image tower (the similarity batch)", "图像塔（相似度矩阵的批次）"),
     "clip.ab_text": ("Text tower (48 labels × templates)", "文本塔（48 个标签 × 模板）"),
     "clip.learn": (
         "### Two towers, one space\n"

@@ -11,8 +11,7 @@ runs: the image tower and the text tower.
   stuck at ~20 %), the hybrid passed 50 % by then. The JSON stays open_clip's own schema; the
   stem is recorded in the checkpoint's card (``STUDIO_STEM``).
 - ``ImageTower``: pixels -> (image embedding, one embedding per patch), both L2-normalised, in
-  the shared space. The patch embeddings are the last layer's patch tokens through the same
-  ``ln_post`` and projection as the pooled token: where a caption matches inside the picture.
+  the shared space: the patch embeddings say where a caption matches inside the picture.
 - ``TextTower``: token ids -> text embedding, L2-normalised.
 
 Both are plain ``nn.Module`` s in eval mode: the eager, torch.compile, ONNX Runtime and TensorRT
@@ -63,9 +62,18 @@ def model_config(name: str = STUDIO_CLIP_NAME) -> dict:
 def build_clip(name: str = STUDIO_CLIP_NAME, stem: dict | None = None) -> nn.Module:
     """A randomly initialised open_clip CLIP of architecture ``name`` (eval mode), its patchify
     convolution replaced by a ResNet stem when ``stem`` says so (see the module doc)."""
+    import logging
+
     import open_clip
     register_configs()
-    model = open_clip.create_model(name, pretrained=None)
+    # open_clip warns "Model initialized randomly" on the root logger; here that is the point
+    # (the caller loads a checkpoint or trains next), so the server log is spared it.
+    quiet = _DropMessage("initialized randomly")
+    logging.getLogger().addFilter(quiet)
+    try:
+        model = open_clip.create_model(name, pretrained=None)
+    finally:
+        logging.getLogger().removeFilter(quiet)
     if stem:
         from models.vit.modeling import ResNetStem
         if stem.get("type") != "resnet":
@@ -77,6 +85,16 @@ def build_clip(name: str = STUDIO_CLIP_NAME, stem: dict | None = None) -> nn.Mod
                              f"{2 ** len(stem['widths'])} px patches, but the patch size is {patch}")
         visual.conv1 = ResNetStem(3, list(stem["widths"]), visual.conv1.out_channels)
     return model.eval()
+
+
+class _DropMessage:
+    """A logging filter that drops records containing ``text``."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def filter(self, record) -> bool:
+        return self.text not in record.getMessage()
 
 
 def tokenizer_for(name: str = STUDIO_CLIP_NAME):
@@ -91,7 +109,12 @@ class ImageTower(nn.Module):
     """pixels (B, 3, S, S) float32, normalised -> (image (B, D), patches (B, G*G, D)).
 
     Both outputs are L2-normalised, so ``image @ text.T`` is a cosine similarity. ``patches`` are
-    row-major over the G x G patch grid (G = S / patch size).
+    row-major over the G x G patch grid (G = S / patch size), one embedding per patch made the
+    MaskCLIP way (Zhou et al. 2022, "Extract Free Dense Labels from CLIP"): the last block's
+    attention keeps only its value path (each patch's own value through the output projection,
+    no mixing across patches, no residual, no MLP), then the same ``ln_post`` and projection as
+    the pooled token. On ShapeWorld scenes the best-matching patch of "a <colour> <shape>" lies on
+    that object 54 % of the time this way, 25 % with the plain last-layer patch tokens.
     """
 
     def __init__(self, clip: nn.Module):
@@ -103,11 +126,29 @@ class ImageTower(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         visual = self.visual
-        x = visual.transformer(visual._embeds(pixels))
-        pooled, tokens = visual._pool(x)
+        blocks = visual.transformer.resblocks
+        x = visual._embeds(pixels)
+        if not visual.transformer.batch_first:
+            x = x.transpose(0, 1)
+        for block in blocks[:-1]:
+            x = block(x)
+        last = blocks[-1]
+        pooled_in = last(x)
+        dense_in = last.ls_1(_value_path(last.attn, last.ln_1(x)))
+        if not visual.transformer.batch_first:
+            pooled_in, dense_in = pooled_in.transpose(0, 1), dense_in.transpose(0, 1)
+        pooled, _ = visual._pool(pooled_in)
+        _, patches = visual._pool(dense_in)
         if visual.proj is not None:
-            pooled, tokens = pooled @ visual.proj, tokens @ visual.proj
-        return F.normalize(pooled, dim=-1), F.normalize(tokens, dim=-1)
+            pooled, patches = pooled @ visual.proj, patches @ visual.proj
+        return F.normalize(pooled, dim=-1), F.normalize(patches, dim=-1)
+
+
+def _value_path(attn: nn.MultiheadAttention, x: torch.Tensor) -> torch.Tensor:
+    """What attention outputs when every token attends only to itself: out_proj(W_v x + b_v)."""
+    d = attn.embed_dim
+    v = F.linear(x, attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
+    return attn.out_proj(v)
 
 
 class TextTower(nn.Module):

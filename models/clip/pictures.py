@@ -17,10 +17,11 @@ def zero_shot_bars(labels: list[str], cosines: np.ndarray, probs: np.ndarray, sc
     (1 / temperature) is visible as the step from one panel to the other."""
     plt = _pyplot()
     order = np.argsort(-probs, kind="stable")[:max_bars]
-    names = ["\n".join(textwrap.wrap(labels[i], 14)) or "—" for i in order]
+    tilt = len(order) > 4                               # many labels: slanted, one line each
+    names = [labels[i] if tilt else "\n".join(textwrap.wrap(labels[i], 14)) or "—" for i in order]
     x = np.arange(len(order))
-    width = max(6.0, 0.62 * len(order) + 2.0)
-    fig, (ax_cos, ax_p) = plt.subplots(1, 2, figsize=(2 * width / 1.6, 3.6), dpi=BAR_DPI)
+    width = max(5.0, 0.7 * len(order) + 1.5)        # inches per panel
+    fig, (ax_cos, ax_p) = plt.subplots(1, 2, figsize=(2 * width, 4.0), dpi=BAR_DPI)
     best = np.zeros(len(order), bool)
     best[0] = True
     colours = np.where(best, "#e4572e", "#4c78a8")
@@ -35,8 +36,7 @@ def zero_shot_bars(labels: list[str], cosines: np.ndarray, probs: np.ndarray, sc
     for i, v in zip(x, probs[order]):
         ax_p.text(i, min(v + 0.02, 0.93), f"{v:.2f}", ha="center", fontsize=8)
     for ax in (ax_cos, ax_p):
-        ax.set_xticks(x, names, rotation=45 if len(order) > 6 else 0, ha="right" if len(order) > 6 else "center",
-                      fontsize=8)
+        ax.set_xticks(x, names, rotation=40 if tilt else 0, ha="right" if tilt else "center", fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     if len(labels) > max_bars:
         fig.text(0.5, 0.005, f"the {max_bars} most likely of {len(labels)} labels", ha="center", fontsize=8)

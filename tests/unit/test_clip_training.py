@@ -103,3 +103,23 @@ def test_retrieval_finds_the_shapeworld_picture_for_its_caption(tmp_path):
     hits = index.search(p.embed_texts(["a purple star"])[0][0], 3)[0]
     assert all((gallery.images[h.payload] is not None) for h in hits)
     assert any("purple star" in gallery.captions[h.payload] for h in hits)
+
+
+def test_patch_map_points_at_the_named_object(tmp_path):
+    """The MaskCLIP patch map of the committed model: in two- and three-object scenes, the
+    brightest patch for "a <colour> <shape>" lies on that object far more often than chance."""
+    from models.clip.predictor import ClipPredictor
+    p = ClipPredictor("studio", cache_dir=tmp_path)
+    hits, chance = [], []
+    for i in range(60):
+        scene = shapeworld.make_scene(3, i, split="val", image_size=64, min_objects=2, max_objects=3)
+        if len({(s.colour, s.shape) for s in scene.specs}) < len(scene.specs):
+            continue
+        for k, spec in enumerate(scene.specs):
+            cos = p.patch_map(scene.image, f"a {spec.colour} {spec.shape}")
+            covered = scene.masks[k].reshape(8, 8, 8, 8).any(axis=(1, 3))
+            hits.append(bool(covered.ravel()[cos.argmax()]))
+            chance.append(covered.mean())
+    print(f"pointing game over {len(hits)} objects: {np.mean(hits):.3f} (chance {np.mean(chance):.3f})")
+    assert len(hits) >= 60
+    assert np.mean(hits) >= 0.4 and np.mean(hits) >= 2 * np.mean(chance)
