@@ -28,6 +28,7 @@ import torch
 from models.agreement import compare_outputs
 from models.backends import BACKENDS, backend_names, create_backend
 from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
+from models.machine import cpu_model
 
 # tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec, or
 # "module:function" when one module holds several entries (CLIP: one per tower)
@@ -97,7 +98,7 @@ def machine_info(device: str) -> dict:
     if device.startswith("cuda") and torch.cuda.is_available():
         gpu = torch.cuda.get_device_name(torch.device(device))
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count() or 0,
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -106,17 +107,6 @@ def machine_info(device: str) -> dict:
         "onnxruntime": ort_version,
         "gpu": gpu,
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _empty_row(name: str, status: str) -> dict:

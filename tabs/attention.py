@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 
 from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result,
-                         learn_accordion, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+                         learn_accordion, missing_model, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "attention"
@@ -75,12 +75,6 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     def gpt(source_key, progress=None, lang="en"):
         return texts.load((source_key,), progress, text("common.loading", lang, what=GPT_SOURCES[source_key].label))
 
-    def missing(e: Exception, label: str, lang: str) -> str:
-        from models.checkpoints import CheckpointError
-        if not isinstance(e, (CheckpointError, ValueError, RuntimeError)):
-            raise e
-        return "⚠️ " + text("attention.source_missing", lang, label=label, why=str(e))
-
     # ------------------------------------------------------------------ image: callbacks
     @user_errors
     def describe_vit(source_key, path, request: gr.Request, progress=gr.Progress()):
@@ -92,7 +86,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = vit(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001 — a missing model is a status line, not a crash
-            return (missing(e, VIT_SOURCES[source_key].label, lang), gr.update(), gr.update(), None, "", live, live,
+            return (missing_model(e, VIT_SOURCES[source_key].label, lang), gr.update(), gr.update(), None, "", live, live,
                     live, gr.update())
         status = "✅ " + text("attention.vit_ok", lang, label=VIT_SOURCES[source_key].label,
                              params=f"{p.num_parameters():,}", layers=p.num_layers, heads=p.num_heads,
@@ -115,7 +109,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = vit(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001 — the status line says why (no second pop-up)
-            return None, None, None, missing(e, VIT_SOURCES[source_key].label, lang)
+            return None, None, None, missing_model(e, VIT_SOURCES[source_key].label, lang)
         view = p.model_view(image)
         progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
         r = p.analyse(view, backend=runtime, progress=progress_adapter(progress))
@@ -206,7 +200,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = gpt(source_key, progress, lang)
         except Exception as e:  # noqa: BLE001
-            return missing(e, GPT_SOURCES[source_key].label, lang), gr.update(), gr.update()
+            return missing_model(e, GPT_SOURCES[source_key].label, lang), gr.update(), gr.update()
         status = "✅ " + text("attention.gpt_ok", lang, label=GPT_SOURCES[source_key].label,
                              layers=p.num_layers, heads=p.num_heads)
         return status, gr.update(maximum=p.num_layers, value=1), gr.update(maximum=p.num_heads, value=1)
@@ -219,7 +213,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = gpt(source_key, progress, lang)
         except Exception as e:  # noqa: BLE001 — the status line says why (no second pop-up)
-            return None, None, missing(e, GPT_SOURCES[source_key].label, lang), None, gr.update(), gr.update()
+            return None, None, missing_model(e, GPT_SOURCES[source_key].label, lang), None, gr.update(), gr.update()
         progress(0.3, desc=text("common.building", lang, name=RUNTIME_LABELS.get(runtime, runtime)))
         r = p.analyse(sentence, backend=runtime, progress=progress_adapter(progress))
         scores = head_patterns(r.attentions)

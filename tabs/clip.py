@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 
 from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         runtime_choices, runtime_picker, static_runtime_choices, user_errors)
+                         missing_model, runtime_choices, runtime_picker, static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "clip"
@@ -70,12 +70,6 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         return clips.load((source_key, (path or "").strip()), progress,
                           text("common.loading", lang, what=CLIP_SOURCES[source_key].label))
 
-    def missing(e: Exception, label: str, lang: str) -> str:
-        from models.checkpoints import CheckpointError
-        if not isinstance(e, (CheckpointError, ValueError, RuntimeError)):
-            raise e
-        return "⚠️ " + text("clip.source_missing", lang, label=label, why=str(e))
-
     # ------------------------------------------------------------------ model
     @user_errors
     def describe(source_key, path, request: gr.Request, progress=gr.Progress()):
@@ -85,7 +79,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = clip(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001 — a missing model is a status line, not a crash
-            return missing(e, CLIP_SOURCES[source_key].label, lang), gr.update(), live, live, live
+            return missing_model(e, CLIP_SOURCES[source_key].label, lang), gr.update(), live, live, live
         status = "✅ " + text("clip.model_ok", lang, label=CLIP_SOURCES[source_key].label,
                              params=f"{p.num_parameters():,}", size=p.image_size, grid=p.grid,
                              context=p.context_length, dim=p.model.visual.output_dim,
@@ -112,7 +106,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = clip(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001
-            return None, missing(e, CLIP_SOURCES[source_key].label, lang)
+            return None, missing_model(e, CLIP_SOURCES[source_key].label, lang)
         progress(0.4, desc=text("common.building", lang, name=runtime))
         z = p.zero_shot(image, labels, templates, backend=runtime)
         best = int(z.probs.argmax())
@@ -229,7 +223,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         try:
             p = clip(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001
-            return None, missing(e, CLIP_SOURCES[source_key].label, lang)
+            return None, missing_model(e, CLIP_SOURCES[source_key].label, lang)
         s = p.similarity(batch["images"], batch["captions"], backend=runtime)
         n = len(batch["captions"])
         right = int((s.cosines.argmax(axis=1) == np.arange(n)).sum())
@@ -320,7 +314,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     k = gr.Slider(1, 24, value=DEFAULT_K, step=1, label=t("clip.k"), scale=1)
                     search_btn = gr.Button(t("clip.search"), variant="primary", scale=1)
                 search_status = gr.Markdown(elem_id="clip-search-status")
-                hits = gr.Gallery(label=t("clip.hits"), columns=4, height=480, object_fit="contain",
+                hits = gr.Gallery(label=t("clip.hits"), columns=6, height=400, object_fit="contain",
                                   allow_preview=False, elem_id="clip-hits")
                 with gr.Row():
                     with gr.Column(scale=1):

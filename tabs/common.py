@@ -137,6 +137,15 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def missing_model(e: Exception, label: str, lang: str) -> str:
+    """The status line for a model that cannot load (missing pretrained weights, a bad path);
+    anything else is a real bug and is raised for user_errors to report."""
+    from models.checkpoints import CheckpointError
+    if not isinstance(e, (CheckpointError, ValueError, RuntimeError)):
+        raise e
+    return "⚠️ " + text("common.source_missing", lang, label=label, why=str(e))
+
+
 def progress_adapter(progress: gr.Progress | None) -> Callable[[float, str], None] | None:
     """Adapt gr.Progress to the backends' progress(fraction, message) callback."""
     if progress is None:

@@ -51,6 +51,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.col_status": ("status", "状态"),
     "common.col_speedup": ("speedup vs A", "相对 A 加速"),
     "common.col_task": ("task agreement", "任务一致性"),
+    "common.source_missing": ("{label} cannot be used here: {why}", "{label} 在这里无法使用：{why}"),
     "common.loading": ("Loading {what}…", "正在加载 {what}…"),
     "common.building": ("Preparing runtime {name} (first use: export / compile)…",
                         "正在准备运行时 {name}（首次使用：导出/编译）…"),

@@ -23,7 +23,6 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
     "attention.vit_path": ("Folder with the pretrained ViT (save_pretrained layout)",
                            "预训练 ViT 所在文件夹（save_pretrained 格式）"),
     "attention.prediction": ("Prediction ([CLS] token → classifier)", "预测（[CLS] 词元 → 分类器）"),
-    "attention.source_missing": ("{label} cannot be used here: {why}", "{label} 在这里无法使用：{why}"),
     "attention.vit_ok": (
         "{label}: {params} parameters, {layers} layers × {heads} heads. The {size} px input is cut into "
         "{patch} px patches: a {grid}×{grid} grid, so {tokens} tokens with [CLS].",

@@ -15,7 +15,6 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
         "推离同一批次里的其他描述（InfoNCE）。于是任何一组词都能变成分类器（*零样本*），任何句子都能成为检索查询（*检索*）。"),
     "clip.weights_path": ("open_clip weights file (open_clip_model.safetensors)",
                           "open_clip 权重文件（open_clip_model.safetensors）"),
-    "clip.source_missing": ("{label} cannot be used here: {why}", "{label} 在这里无法使用：{why}"),
     "clip.model_ok": (
         "{label}: {params} parameters. Pictures are {size} px ({grid}×{grid} patches), sentences at most "
         "{context} tokens; embeddings have {dim} numbers. Learned scale (1 / temperature): {scale}.",

@@ -200,6 +200,11 @@ def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
+def with_overrides(recipe: dict, **flags) -> dict:
+    """A copy of ``recipe`` where every flag the command line set (not None) replaces its value."""
+    return {**recipe, **{k: v for k, v in flags.items() if v is not None}}
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The flags every recipe shares. Defaults are None so a recipe (and --quick) fills them."""
     parser.add_argument("--epochs", type=int, default=None, help="passes over the training set")

@@ -44,8 +44,8 @@ from models.checkpoints import REPO_ROOT, save_checkpoint
 from models.clip.modeling import STUDIO_CLIP_NAME, STUDIO_MEAN, STUDIO_STD, STUDIO_STEM, build_clip
 from models.clip.modeling import model_config, tokenizer_for
 from models.clip.prompts import STUDIO_TEMPLATES, caption_variants, colour_shape_labels
-from training_scripts.common import (TrainConfig, Trainer, add_common_args,
-                                     cleanup_distributed, seed_everything, setup_distributed)
+from training_scripts.common import (TrainConfig, Trainer, add_common_args, cleanup_distributed,
+                                     seed_everything, setup_distributed, with_overrides)
 
 # The recipe. Plain values; --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
@@ -167,12 +167,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    recipe = dict(QUICK if args.quick else FULL)
-    for key, value in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                       "seed": args.seed, "threads": args.threads,
-                       "train": args.train_size}.items():
-        if value is not None:
-            recipe[key] = value
+    recipe = with_overrides(QUICK if args.quick else FULL, epochs=args.epochs, batch_size=args.batch_size,
+                            lr=args.lr, seed=args.seed, threads=args.threads, train=args.train_size)
     data_dir = Path(args.data_dir) if args.data_dir else REPO_ROOT / ".cache" / "data"
     architecture = model_config(STUDIO_CLIP_NAME)
     image_size = architecture["vision_cfg"]["image_size"]

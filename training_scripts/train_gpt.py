@@ -49,7 +49,7 @@ from models.checkpoints import REPO_ROOT, checkpoint_dir, sha256_file
 from models.gpt import corpus
 from models.gpt.modeling import END_OF_TEXT, STUDIO_GPT_CONFIG, build_gpt
 from training_scripts.common import (TrainConfig, TrainResult, Trainer, add_common_args,
-                                     cleanup_distributed, seed_everything, setup_distributed)
+                                     cleanup_distributed, seed_everything, setup_distributed, with_overrides)
 
 MODEL_ID = "gpt-shakespeare"
 SCRIPT = "training_scripts/train_gpt.py"
@@ -262,12 +262,9 @@ def _shared_tokenizer(train_texts: list[str], vocab_size: int, dist):
 def main(argv: list[str] | None = None) -> GptRun:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    recipe = dict(QUICK if args.quick else FULL)
-    for key, value in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                       "seed": args.seed, "threads": args.threads,
-                       "train_chars": args.train_chars, "val_chars": args.val_chars}.items():
-        if value is not None:
-            recipe[key] = value
+    recipe = with_overrides(QUICK if args.quick else FULL, epochs=args.epochs, batch_size=args.batch_size,
+                            lr=args.lr, seed=args.seed, threads=args.threads, train_chars=args.train_chars,
+                            val_chars=args.val_chars)
     if args.quick and args.resume and not args.run_dir:
         raise ValueError("--quick --resume needs --run-dir: a quick run's default run dir is a "
                          "new temporary folder each time")

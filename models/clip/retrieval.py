@@ -23,7 +23,6 @@ import argparse
 import ctypes
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from models.machine import cpu_model
 
 KINDS = ("auto", "exact", "faiss-flat", "faiss-hnsw")
 # Below this many items "auto" searches exactly: a matrix-vector product is cheap there and
@@ -324,17 +325,6 @@ def set_search_threads(n: int) -> str:
     return ", ".join(done) or "no thread control available"
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def format_markdown(rows: list[dict], threads: str) -> str:
     """The latency table as GitHub-flavoured markdown, with what it was measured on."""
     k = rows[0]["k"] if rows else 10
@@ -349,7 +339,7 @@ def format_markdown(rows: list[dict], threads: str) -> str:
         versions += f", faiss {_import_faiss().__version__}"
     if rows:
         lines += ["", f"dim {rows[0]['dim']}, {rows[0]['queries']} single queries, 64 clusters; "
-                      f"threads: {threads}; {_cpu_model()}; {versions}"]
+                      f"threads: {threads}; {cpu_model()}; {versions}"]
     if faiss_note:
         lines.append(f"faiss rows missing: {faiss_note}")
     return "\n".join(lines)
@@ -384,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_markdown(rows, threads))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"threads": threads, "cpu": _cpu_model(), "cores": os.cpu_count() or 0, "rows": rows}
+        payload = {"threads": threads, "cpu": cpu_model(), "cores": os.cpu_count() or 0, "rows": rows}
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 

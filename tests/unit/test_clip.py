@@ -14,14 +14,6 @@ from models.clip.modeling import (STUDIO_CLIP_NAME, STUDIO_MEAN, STUDIO_STD, STU
 from models.clip.sources import CLIP_SOURCES, ClipSource
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def studio_root(tmp_path_factory):
     """A random-weight studio CLIP saved exactly as train_clip.py saves one."""

@@ -16,14 +16,6 @@ from models.clip.modeling import STUDIO_STEM, build_clip, tokenizer_for
 from training_scripts import train_clip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_quick_run_learns_and_writes_a_loadable_card(tmp_path):
     out = train_clip.main(["--quick", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "ckpt"),
                            "--run-dir", str(tmp_path / "run")])
