@@ -283,7 +283,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                                           height=240, image_mode="RGB", value=shape_examples[0])
                         random_btn = gr.Button(t("clip.random"), size="sm")
                         gr.Examples([[p] for p in shape_examples + [str(p) for p in photo_example_paths()]],
-                                    inputs=[image], label=t("clip.examples"), examples_per_page=11)
+                                    inputs=[image], label=t("clip.examples"), examples_per_page=11,
+                                    elem_id="clip-examples")
                     with gr.Column(scale=2):
                         labels = gr.Textbox(label=t("clip.labels"), info=t("clip.labels_info"), value=STUDIO_LABELS,
                                             lines=2, max_lines=4, elem_id="clip-labels")

@@ -26,19 +26,19 @@ def _src(page, selector: str) -> str:
 
 def test_labels_classify_and_bars(page, studio_url):
     _open(page, studio_url)
-    first = _src(page, "#clip-bars")
-    labels = page.locator("#clip-labels textarea")
-    labels.fill("purple star, orange heart, red circle, blue square")
-    page.get_by_role("button", name="Classify").click()
     status = page.locator("#clip-zs-status")
+    first = _src(page, "#clip-bars")
+    page.locator("#clip-labels textarea").fill("purple star, orange heart, red circle, blue square")
+    # an example: the orange heart, a colour-shape pair the studio CLIP never saw in training
+    page.locator("#clip-examples .gallery-item").nth(1).click()
     expect(status).to_contain_text("4 labels × 7 templates = 28 sentences")
-    expect(status).to_contain_text("Best: purple star")      # the default example: a held-out pair
+    expect(status).to_contain_text("Best: orange heart")
     expect(page.locator("#clip-bars img").first).not_to_have_attribute("src", first)
     # every label's cosine and probability is in the table
     table = page.locator("#clip-zs-table")
     for label in ("purple star", "orange heart", "red circle", "blue square"):
         expect(table).to_contain_text(label)
-    # same labels again: every sentence embedding comes from the cache
+    # Classify again: every sentence embedding now comes from the cache
     page.get_by_role("button", name="Classify").click()
     expect(status).to_contain_text("28 from the cache")
 
