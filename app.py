@@ -55,7 +55,7 @@ import gradio as gr  # noqa: E402
 
 from models.images import MAX_UPLOAD_BYTES  # noqa: E402
 from tabs import TABS  # noqa: E402
-from tabs.common import StudioContext  # noqa: E402
+from tabs.common import IMPORT_LOCK, StudioContext  # noqa: E402
 from tabs.i18n import i18n, t  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -113,7 +113,8 @@ def warm_imports(ctx: StudioContext) -> None:
         warm = getattr(importlib.import_module(module_name), "warm", None)
         if warm is not None:
             try:
-                warm(ctx)
+                with IMPORT_LOCK:   # a first request's model load waits instead of importing alongside
+                    warm(ctx)
             except Exception:  # noqa: BLE001 — warming is an optimisation; the tab reports real errors
                 logging.getLogger("studio").exception("warming %s failed", module_name)
 

@@ -29,6 +29,10 @@ BENCH = "bench"
 RUNTIME_LABELS = {"eager": "PyTorch eager", "compiled": "torch.compile", "onnxruntime": "ONNX Runtime",
                   "tensorrt": "TensorRT"}
 _TORCH_LOCK = threading.Lock()
+# Held while app.py warms a tab's imports and while a model is built. Two threads importing the
+# same packages at once (a first request arriving during warm-up) can deadlock on torchvision's
+# circular imports ("partially initialized module 'torchvision.ops'"): one at a time instead.
+IMPORT_LOCK = threading.RLock()
 
 
 @dataclass
@@ -74,7 +78,8 @@ class ModelPool:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        item = self.factory(*key)             # slow; outside the lock
+        with IMPORT_LOCK:                     # slow; outside the pool's lock
+            item = self.factory(*key)
         with self._lock:
             self._items[key] = item
             self._items.move_to_end(key)
