@@ -118,14 +118,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
     def render_bars(state, scale, request: gr.Request):
         """Bars and table for ``state`` at the slider's scale: numpy only, no model call."""
+        from models.classification import softmax
         from models.clip.pictures import zero_shot_bars
         if not state:
             return None, None
         lang = lang_of(request)
         cos = np.asarray(state["cosines"], np.float64)
         logits = float(scale) * cos
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
+        probs = softmax(logits)
         order = np.argsort(-probs, kind="stable")
         rows = [[state["labels"][i], round(float(cos[i]), 4), round(float(logits[i]), 2), round(float(probs[i]), 4)]
                 for i in order]
@@ -186,8 +186,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         hits = state["images"].search(q, int(k))[0]
         ms = (time.perf_counter() - t0) * 1000
         gallery = state["gallery"]
-        items = [(_thumb(gallery.images[h.payload]), f"{h.score:.3f} {gallery.captions[h.payload] or gallery.names[h.payload]}")
-                 for h in hits]
+        items = [(_thumb(gallery.images[h.payload]),
+                  f"{h.score:.3f} {gallery.captions[h.payload] or gallery.names[h.payload]}") for h in hits]
         held = sum(gallery.held_out[h.payload] for h in hits)
         status = text("clip.searched", lang, k=len(hits), n=len(gallery), ms=f"{ms:.1f}",
                       how=state["images"].describe(), held=held)
@@ -207,12 +207,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
     # ------------------------------------------------------------------ similarity + patches
     def new_batch(n):
-        from models.shapeworld import make_single_objects
-        seed = int(np.random.default_rng().integers(1 << 30))
-        n_held = max(1, int(n) // 4)
-        held = make_single_objects(n_held, seed=seed, split="heldout")
-        seen = make_single_objects(int(n) - n_held, seed=seed, split="val")
-        return {"images": list(seen.images) + list(held.images), "captions": seen.captions + held.captions}
+        from models.clip.gallery import shapeworld_gallery
+        batch = shapeworld_gallery(int(n), seed=int(np.random.default_rng().integers(1 << 30)))
+        return {"images": batch.images, "captions": batch.captions}
 
     @user_errors
     def similarity(batch, source_key, path, runtime, request: gr.Request, progress=gr.Progress()):

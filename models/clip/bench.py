@@ -24,10 +24,9 @@ def _ensembled(text: np.ndarray, n_labels: int) -> np.ndarray:
 
 
 def bench_pictures(n: int, image_size: int) -> list[np.ndarray]:
-    from models.shapeworld import make_single_objects
-    half = n // 2
-    return (list(make_single_objects(half, seed=5, split="heldout", image_size=image_size).images)
-            + list(make_single_objects(n - half, seed=5, split="val", image_size=image_size).images))
+    """ShapeWorld pictures, seen and held-out pairs (the same ones every run)."""
+    from models.clip.gallery import shapeworld_gallery
+    return shapeworld_gallery(n, image_size, seed=5).images
 
 
 def image_spec_for(predictor, images: list) -> BenchSpec:

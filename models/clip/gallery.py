@@ -27,16 +27,16 @@ class Gallery:
         return len(self.images)
 
 
-def shapeworld_gallery(n: int, image_size: int = 64) -> Gallery:
-    """``n`` single-object ShapeWorld pictures with their captions (deterministic)."""
+def shapeworld_gallery(n: int, image_size: int = 64, seed: int = GALLERY_SEED) -> Gallery:
+    """``n`` single-object ShapeWorld pictures with their captions, a quarter of them held-out
+    pairs, in shuffled order (deterministic for a seed)."""
     from models.shapeworld import make_single_objects
     if n < 4:
         raise ValueError(f"a gallery needs at least 4 pictures, got {n}")
     n_held = max(1, round(n * HELD_OUT_SHARE))
-    held = make_single_objects(n_held, seed=GALLERY_SEED, split="heldout", image_size=image_size)
-    seen = make_single_objects(n - n_held, seed=GALLERY_SEED, split="val", image_size=image_size)
-    # interleave so any top-k mixes both kinds when both match
-    order = np.random.default_rng(GALLERY_SEED).permutation(n)
+    held = make_single_objects(n_held, seed=seed, split="heldout", image_size=image_size)
+    seen = make_single_objects(n - n_held, seed=seed, split="val", image_size=image_size)
+    order = np.random.default_rng(seed).permutation(n)   # held-out pictures anywhere in the list
     images = list(seen.images) + list(held.images)
     captions = list(seen.captions) + list(held.captions)
     flags = [False] * len(seen.images) + [True] * len(held.images)

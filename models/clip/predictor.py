@@ -21,6 +21,7 @@ from PIL import Image
 from models import checkpoints
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
+from models.classification import softmax
 from models.clip.modeling import (STUDIO_MEAN, STUDIO_STD, ImageTower, TextTower, build_clip,
                                   register_configs, tokenizer_for)
 from models.clip.prompts import prompts_for
@@ -252,9 +253,7 @@ class ClipPredictor:
         img, _ = self.embed_images([image], backend)
         t2 = time.perf_counter()
         cos = (img[0] @ text.T).astype(np.float32)
-        logits = self.logit_scale * cos.astype(np.float64)
-        probs = np.exp(logits - logits.max())
-        probs = (probs / probs.sum()).astype(np.float32)
+        probs = softmax(self.logit_scale * cos.astype(np.float64))
         runtime = self.image_backend(backend).describe()
         return ZeroShot(list(labels), cos, probs, self.logit_scale, list(templates),
                         (t2 - t1) * 1000, (t1 - t0) * 1000 if cached < len(labels) * len(templates) else 0.0,
