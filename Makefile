@@ -44,6 +44,7 @@ test-ui: $(VENV)/.installed-dev chromium
 checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into assets/checkpoints
 	$(PY) training_scripts/train_cnn.py
 	$(PY) training_scripts/train_vit.py
+	$(PY) training_scripts/train_yolo.py
 	$(PY) training_scripts/train_clip.py
 	$(PY) training_scripts/train_gpt.py
 

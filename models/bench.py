@@ -34,6 +34,7 @@ from models.machine import cpu_model
 # "module:function" when one module holds several entries (CLIP: one per tower)
 BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench",
                               "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench",
+                              "yolo": "models.yolo.bench",
                               "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec"}
 
 REFERENCE = "eager"

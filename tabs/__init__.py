@@ -6,6 +6,7 @@ Modules are imported by app.py when the UI is built, never at import time of thi
 TABS: list[str] = [
     "tabs.cnn",
     "tabs.attention",
+    "tabs.yolo",
     "tabs.clip",
     "tabs.gpt",
 ]
