@@ -118,7 +118,7 @@ class YoloPredictor:
 
     # ------------------------------------------------------------------ tasks
     def detect(self, image, runtime: str = "eager", conf: float = 0.25, iou: float = 0.7,
-               classes: list[int] | None = None) -> Detections:
+               classes: list[int] | None = None, outlines_only: bool = False) -> Detections:
         """Detect objects in ``image`` (any accepted image) with ultralytics' predictor."""
         if not 0.0 < conf < 1.0 or not 0.0 < iou <= 1.0:
             raise ValueError("confidence must be in (0, 1) and IoU in (0, 1]")
@@ -133,12 +133,14 @@ class YoloPredictor:
         speed = dict(result.speed, wall=wall)
         return Detections(b.xyxy.cpu().numpy().astype(np.float32), b.conf.cpu().numpy().astype(np.float32),
                           b.cls.cpu().numpy().astype(np.int64), self.names, speed,
-                          result.plot(conf=True, line_width=2)[..., ::-1].copy(), runtime)
+                          result.plot(conf=not outlines_only, labels=not outlines_only,
+                                      line_width=1 if outlines_only else 2)[..., ::-1].copy(), runtime)
 
     def candidates(self, image, runtime: str = "eager", conf: float = 0.25,
                    classes: list[int] | None = None) -> Detections:
-        """What NMS receives: every box above ``conf`` (post-processing with IoU 1.0)."""
-        return self.detect(image, runtime, conf=conf, iou=1.0, classes=classes)
+        """What NMS receives: every box above ``conf`` (post-processing with IoU 1.0), drawn as thin
+        outlines so that stacks of near-identical boxes show as thick, fuzzy edges."""
+        return self.detect(image, runtime, conf=conf, iou=1.0, classes=classes, outlines_only=True)
 
     def evaluate(self, data_yaml: str | Path, runtime: str = "eager", split: str = "test") -> dict[str, float]:
         """ultralytics' own ``val`` (mAP50, mAP50-95) of ``runtime`` on a YOLO-format split."""
