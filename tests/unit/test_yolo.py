@@ -45,8 +45,9 @@ def test_box_matching():
     assert matched_fraction(a[:0], np.array([]), a[:0], np.array([])) == 1.0
 
 
-def test_no_socket_is_opened_on_import_build_predict_and_export(tmp_path):
-    """Run the whole path in a fresh interpreter whose sockets refuse to connect, and count tries."""
+def test_no_socket_is_opened_on_import_train_predict_and_export(tmp_path):
+    """Run the whole path (a --quick training run, then predict on eager and on the exported ONNX
+    model) in a fresh interpreter whose sockets refuse to connect, and count the tries."""
     script = textwrap.dedent(f"""
         import json, socket, sys
         sys.path.insert(0, {str(ROOT)!r})
@@ -57,6 +58,8 @@ def test_no_socket_is_opened_on_import_build_predict_and_export(tmp_path):
         socket.socket.connect = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
+        from training_scripts import train_yolo
+        train_yolo.main(["--quick", "--work-dir", {str(tmp_path / "work")!r}, "--out", {str(tmp_path / "ckpt")!r}])
         from models.yolo.predictor import YoloPredictor
         from models.shapeworld import make_scene
         p = YoloPredictor("studio", cache_dir={str(tmp_path)!r})
