@@ -34,8 +34,12 @@ def prepare() -> Path:
 def ultralytics_module():
     """``import ultralytics`` after ``prepare()``, with settings sync switched off."""
     prepare()
+    import torch
+    threads = torch.get_num_threads()
     import ultralytics
     from ultralytics.utils import SETTINGS
+    # ultralytics sets torch to (cores - 1) threads on import; the studio chose its own (--threads)
+    torch.set_num_threads(threads)
     if SETTINGS.get("sync", False):
         SETTINGS.update({"sync": False})
     return ultralytics
