@@ -53,6 +53,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                              checkpoint_root=ctx.checkpoint_root, cache_dir=ctx.cache_dir)
 
     yolos = ModelPool(make_yolo, 2)
+    if ctx.preload:
+        yolos.get("studio", "")
     choices = static_runtime_choices()
 
     def yolo(source_key, path, progress=None, lang="en"):
@@ -67,8 +69,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             p = yolo(source_key, path, progress, lang)
         except Exception as e:  # noqa: BLE001 — a missing model is a status line, not a crash
             return missing_model(e, YOLO_SOURCES[source_key].label, lang), gr.update(), live, live, live
-        params = sum(x.numel() for x in p.yolo.model.parameters())
-        status = "✅ " + text("yolo.model_ok", lang, label=YOLO_SOURCES[source_key].label, params=f"{params:,}",
+        status = "✅ " + text("yolo.model_ok", lang, label=YOLO_SOURCES[source_key].label,
+                             params=f"{p.num_parameters():,}",
                              classes=len(p.names), size=p.imgsz)
         return status, gr.update(choices=list(p.names.values()), value=[]), live, live, live
 

@@ -84,6 +84,9 @@ class YoloPredictor:
         make = lambda: YOLO(str(where), task="detect")  # noqa: E731
         return make(), card, checkpoints.sha256_file(where), make
 
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.yolo.model.parameters())
+
     # ------------------------------------------------------------------ runtimes
     def runtime(self, name: str):
         """The ``YOLO`` object that runs ``name`` (exported on first use, then kept)."""
