@@ -45,6 +45,7 @@ checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into asse
 	$(PY) training_scripts/train_cnn.py
 	$(PY) training_scripts/train_vit.py
 	$(PY) training_scripts/train_yolo.py
+	$(PY) training_scripts/train_sam.py
 	$(PY) training_scripts/train_clip.py
 	$(PY) training_scripts/train_gpt.py
 

@@ -35,6 +35,7 @@ from models.machine import cpu_model
 BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench",
                               "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench",
                               "yolo": "models.yolo.bench",
+                              "sam-encoder": "models.sam.bench", "sam-decoder": "models.sam.bench:decoder_bench_spec",
                               "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec"}
 
 REFERENCE = "eager"

@@ -7,6 +7,7 @@ TABS: list[str] = [
     "tabs.cnn",
     "tabs.attention",
     "tabs.yolo",
+    "tabs.sam",
     "tabs.clip",
     "tabs.gpt",
 ]
