@@ -64,8 +64,10 @@ SAM_STRINGS: dict[str, tuple[str, str]] = {
     "sam.everything_title": ("Segment everything", "全部分割"),
     "sam.everything_intro": (
         "SAM's *automatic mask generator*: a grid of points, each one a single-click prompt; masks with a "
-        "low predicted IoU or an unstable threshold are dropped, then duplicates are removed by NMS.",
-        "SAM 的*自动掩码生成器*：在图上布满网格点，每个点都是一次单击提示；去掉预测 IoU 低或阈值不稳定的掩码，再用 NMS 去重。"),
+        "low predicted IoU or an unstable threshold are dropped, then duplicates are removed by NMS (box IoU > 0.7). "
+        "Masks that overlap less survive as alternatives: a part and the whole, or two touching shapes together.",
+        "SAM 的*自动掩码生成器*：在图上布满网格点，每个点都是一次单击提示；去掉预测 IoU 低或阈值不稳定的掩码，再用 NMS 去重（框 IoU > 0.7）。"
+        "重叠较少的掩码会作为备选保留下来：部分与整体，或两个相接的形状合在一起。"),
     "sam.points_per_side": ("Grid points per side", "每边网格点数"),
     "sam.pred_iou": ("Keep masks with predicted IoU ≥", "保留预测 IoU ≥ 的掩码"),
     "sam.stability": ("Keep masks with stability ≥", "保留稳定性 ≥ 的掩码"),

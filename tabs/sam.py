@@ -279,7 +279,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         status = text("sam.everything_ran", lang, n=len(records), side=side, points=side * side,
                       calls=-(-side * side // MAX_PROMPTS), ms=f"{ms:.0f}", runtime=p.decoder_backend(runtime).describe(),
                       cached=text("sam.cached_word" if cached else "sam.computed_word", lang))
-        return paint(img, records), status
+        from models.sam.pictures import DISPLAY_MIN_PX
+        from models.viz import upscale
+        return upscale(paint(img, records), DISPLAY_MIN_PX), status
 
     @user_errors
     def run_ab(which, image, source_key, path, a, b, runs, request: gr.Request, progress=gr.Progress()):
