@@ -26,6 +26,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -203,6 +204,17 @@ def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW
 def with_overrides(recipe: dict, **flags) -> dict:
     """A copy of ``recipe`` where every flag the command line set (not None) replaces its value."""
     return {**recipe, **{k: v for k, v in flags.items() if v is not None}}
+
+
+def run_paths(model_id: str, args: argparse.Namespace) -> tuple[str, Path | None]:
+    """(run dir, checkpoint root) for a single-process recipe: ``--quick`` writes both into a
+    fresh temp folder (a smoke run never touches the committed checkpoint); a full run keeps its
+    resume state in ``.cache/runs/<model_id>`` and writes ``assets/checkpoints`` (root None)."""
+    from models.checkpoints import REPO_ROOT
+    scratch = Path(tempfile.mkdtemp(prefix=f"studio-{model_id}-quick-")) if args.quick else None
+    run_dir = args.run_dir or (str(scratch / "run") if scratch else str(REPO_ROOT / ".cache" / "runs" / model_id))
+    out = Path(args.out) if args.out else (scratch / "checkpoints" if scratch else None)
+    return run_dir, out
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +50,7 @@ from models.sam.modeling import (PIXEL_MEAN, PIXEL_STD, STUDIO_SAM, PromptDecode
                                  build_studio_sam, decode_batch, num_parameters)
 from models.sam.prompts import centre_points
 from training_scripts.common import (TrainConfig, Trainer, add_common_args, seed_everything,
-                                     setup_distributed, with_overrides)
+                                     run_paths, setup_distributed, with_overrides)
 
 # The recipe. --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
@@ -256,14 +255,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     recipe = with_overrides(QUICK if args.quick else FULL, epochs=args.epochs, batch_size=args.batch_size,
                             lr=args.lr, seed=args.seed, threads=args.threads, train=args.train_size)
-    from models.checkpoints import REPO_ROOT
     t0 = time.perf_counter()
     dist = setup_distributed(args.device)
     if dist.distributed:
         raise SystemExit("train_sam.py runs in one process (the scenes live in its memory)")
-    scratch = Path(tempfile.mkdtemp(prefix=f"studio-{MODEL_ID}-quick-")) if args.quick else None
-    run_dir = args.run_dir or (str(scratch / "run") if scratch else str(REPO_ROOT / ".cache" / "runs" / MODEL_ID))
-    out = Path(args.out) if args.out else (scratch / "checkpoints" if scratch else None)
+    run_dir, out = run_paths(MODEL_ID, args)
     if recipe["threads"]:
         torch.set_num_threads(recipe["threads"])
 
