@@ -47,6 +47,7 @@ checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into asse
 	$(PY) training_scripts/train_yolo.py
 	$(PY) training_scripts/train_sam.py
 	$(PY) training_scripts/train_clip.py
+	$(PY) training_scripts/train_diffusion.py
 	$(PY) training_scripts/train_gpt.py
 
 bench: $(VENV)/.installed            ## runtime benchmark table for every registered tab

@@ -36,7 +36,9 @@ BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.benc
                               "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench",
                               "yolo": "models.yolo.bench",
                               "sam-encoder": "models.sam.bench", "sam-decoder": "models.sam.bench:decoder_bench_spec",
-                              "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec"}
+                              "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec",
+                              "diffusion": "models.diffusion.bench",
+                              "diffusion-run": "models.diffusion.bench:whole_run_bench_spec"}
 
 REFERENCE = "eager"
 PERCENTILES = (50, 90, 99)

@@ -9,5 +9,6 @@ TABS: list[str] = [
     "tabs.yolo",
     "tabs.sam",
     "tabs.clip",
+    "tabs.diffusion",
     "tabs.gpt",
 ]

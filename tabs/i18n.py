@@ -310,6 +310,7 @@ reports the first token that differs, if any).
 # Tabs with many strings keep them in their own module; they join the one table here.
 from tabs.i18n_attention import ATTENTION_STRINGS  # noqa: E402
 from tabs.i18n_clip import CLIP_STRINGS  # noqa: E402
+from tabs.i18n_diffusion import DIFFUSION_STRINGS  # noqa: E402
 from tabs.i18n_sam import SAM_STRINGS  # noqa: E402
 from tabs.i18n_yolo import YOLO_STRINGS  # noqa: E402
 
@@ -317,6 +318,7 @@ STRINGS.update(ATTENTION_STRINGS)
 STRINGS.update(CLIP_STRINGS)
 STRINGS.update(YOLO_STRINGS)
 STRINGS.update(SAM_STRINGS)
+STRINGS.update(DIFFUSION_STRINGS)
 
 
 def i18n() -> gr.I18n:

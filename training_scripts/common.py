@@ -217,6 +217,26 @@ def run_paths(model_id: str, args: argparse.Namespace) -> tuple[str, Path | None
     return run_dir, out
 
 
+def single_process_start(doc: str, full: dict, quick: dict, model_id: str, why: str,
+                         argv: list[str] | None = None):
+    """The opening of a single-process recipe: parse the common flags (+ ``--train-size``), apply
+    them to ``full`` (or ``quick``), refuse torchrun (``why`` says why), pick the run and
+    checkpoint folders, set the thread count. Returns (argv, args, recipe, dist, run_dir, out)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = add_common_args(argparse.ArgumentParser(description=doc.split("\n\n")[0]))
+    parser.add_argument("--train-size", type=int, default=None)
+    args = parser.parse_args(argv)
+    recipe = with_overrides(quick if args.quick else full, epochs=args.epochs, batch_size=args.batch_size,
+                            lr=args.lr, seed=args.seed, threads=args.threads, train=args.train_size)
+    dist = setup_distributed(args.device)
+    if dist.distributed:
+        raise SystemExit(f"{model_id} trains in one process ({why})")
+    run_dir, out = run_paths(model_id, args)
+    if recipe["threads"]:
+        torch.set_num_threads(recipe["threads"])
+    return argv, args, recipe, dist, run_dir, out
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The flags every recipe shares. Defaults are None so a recipe (and --quick) fills them."""
     parser.add_argument("--epochs", type=int, default=None, help="passes over the training set")

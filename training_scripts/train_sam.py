@@ -27,7 +27,6 @@ cores); ``--quick`` is a smoke test of seconds.
 """
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 import time
@@ -49,8 +48,7 @@ from models.checkpoints import save_checkpoint
 from models.sam.modeling import (PIXEL_MEAN, PIXEL_STD, STUDIO_SAM, PromptDecoderGraph,
                                  build_studio_sam, decode_batch, num_parameters)
 from models.sam.prompts import centre_points
-from training_scripts.common import (TrainConfig, Trainer, add_common_args, seed_everything,
-                                     run_paths, setup_distributed, with_overrides)
+from training_scripts.common import TrainConfig, Trainer, seed_everything, single_process_start
 
 # The recipe. --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
@@ -249,19 +247,9 @@ def evaluate_miou(sam, store: SceneStore, batch_size: int = 16) -> dict:
 
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    parser.add_argument("--train-size", type=int, default=None)
-    args = parser.parse_args(argv)
-    recipe = with_overrides(QUICK if args.quick else FULL, epochs=args.epochs, batch_size=args.batch_size,
-                            lr=args.lr, seed=args.seed, threads=args.threads, train=args.train_size)
     t0 = time.perf_counter()
-    dist = setup_distributed(args.device)
-    if dist.distributed:
-        raise SystemExit("train_sam.py runs in one process (the scenes live in its memory)")
-    run_dir, out = run_paths(MODEL_ID, args)
-    if recipe["threads"]:
-        torch.set_num_threads(recipe["threads"])
+    argv, args, recipe, dist, run_dir, out = single_process_start(__doc__, FULL, QUICK, MODEL_ID,
+                                                                  "the scenes live in its memory", argv)
 
     stores = {split: SceneStore(split, recipe[split], recipe["seed"], recipe["image_size"],
                                 recipe["max_objects"]) for split in ("train", "val", "heldout")}
