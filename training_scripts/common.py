@@ -217,6 +217,18 @@ def run_paths(model_id: str, args: argparse.Namespace) -> tuple[str, Path | None
     return run_dir, out
 
 
+def run_record(result: "TrainResult", wall_seconds: float) -> dict:
+    """The card's account of a Trainer run (inside its "training" entry): best epoch, steps, the
+    per-epoch history, and the wall time. A resumed invocation's wall time covers only itself
+    (``train_seconds`` in the card sums all of them), so it is named that way."""
+    resumed = result.start_epoch > 1
+    return {"best_epoch": result.best_epoch, "epochs_run": len(result.history), "global_step": result.global_step,
+            ("wall_seconds_this_invocation" if resumed else "wall_seconds"): round(wall_seconds, 1),
+            "resumed": resumed,
+            "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
+                        for row in result.history]}
+
+
 def single_process_start(doc: str, full: dict, quick: dict, model_id: str, why: str,
                          argv: list[str] | None = None):
     """The opening of a single-process recipe: parse the common flags (+ ``--train-size``), apply

@@ -44,7 +44,7 @@ from models.checkpoints import REPO_ROOT, save_checkpoint
 from models.clip.modeling import STUDIO_CLIP_NAME, STUDIO_MEAN, STUDIO_STD, STUDIO_STEM, build_clip
 from models.clip.modeling import model_config, tokenizer_for
 from models.clip.prompts import STUDIO_TEMPLATES, caption_variants, colour_shape_labels
-from training_scripts.common import (TrainConfig, Trainer, add_common_args, cleanup_distributed,
+from training_scripts.common import (TrainConfig, Trainer, add_common_args, cleanup_distributed, run_record,
                                      seed_everything, setup_distributed, with_overrides)
 
 # The recipe. Plain values; --quick swaps in QUICK. Every value lands in the card.
@@ -263,13 +263,7 @@ def _finish(model, tokenizer, result, splits, recipe, architecture, argv, dist, 
             **{k: recipe[k] for k in TRAINING_KEYS},
             "optimizer": "AdamW (betas 0.9, 0.98)", "schedule": "cosine with linear warm-up",
             "loss": "symmetric InfoNCE, equal sentences in a batch are all positives",
-            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-            "global_step": result.global_step,
-            # a resumed invocation's wall time covers only itself; train_seconds sums all of them
-            ("wall_seconds_this_invocation" if result.start_epoch > 1 else "wall_seconds"): round(wall, 1),
-            "resumed": result.start_epoch > 1,
-            "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
-                        for row in result.history],
+            **run_record(result, wall),
         },
         "train_seconds": round(result.seconds, 1),
         "device": device,

@@ -43,7 +43,7 @@ from models.checkpoints import save_checkpoint
 from models.diffusion.modeling import (CLASS_NAMES, NULL_CLASS, STUDIO_UNET, build_unet, num_parameters,
                                        pair_class_ids)
 from models.diffusion.schedulers import TRAINING_SCHEDULER
-from training_scripts.common import TrainConfig, Trainer, seed_everything, single_process_start
+from training_scripts.common import TrainConfig, Trainer, run_record, seed_everything, single_process_start
 
 # The recipe. --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
@@ -267,14 +267,8 @@ def _finish(model, result, recipe, argv, out, judge, wall_so_far) -> dict:
             "optimizer": "AdamW", "schedule": "cosine with linear warm-up",
             "loss": "MSE(ε, ε̂) at uniform t (DDPM), min-SNR-γ weighted; condition dropped to the null "
                     "class with p_uncond",
-            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-            "global_step": result.global_step,
-            ("wall_seconds_this_invocation" if result.start_epoch > 1 else "wall_seconds"):
-                round(wall_so_far + eval_seconds, 1),
+            **run_record(result, wall_so_far + eval_seconds),
             "eval_seconds": round(eval_seconds, 1),
-            "resumed": result.start_epoch > 1,
-            "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
-                        for row in result.history],
         },
         "train_seconds": round(result.seconds, 1),
         "device": f"cpu ({torch.get_num_threads()} threads)",

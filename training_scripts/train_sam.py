@@ -48,7 +48,7 @@ from models.checkpoints import save_checkpoint
 from models.sam.modeling import (PIXEL_MEAN, PIXEL_STD, STUDIO_SAM, PromptDecoderGraph,
                                  build_studio_sam, decode_batch, num_parameters)
 from models.sam.prompts import centre_points
-from training_scripts.common import TrainConfig, Trainer, seed_everything, single_process_start
+from training_scripts.common import TrainConfig, Trainer, run_record, seed_everything, single_process_start
 
 # The recipe. --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
@@ -311,12 +311,7 @@ def _finish(model, result, stores, recipe, argv, out, wall) -> dict:
             **{k: recipe[k] for k in TRAINING_KEYS},
             "optimizer": "AdamW", "schedule": "cosine with linear warm-up",
             "loss": "20 x focal + dice (token 0 + best of tokens 1-3) + IoU MSE",
-            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-            "global_step": result.global_step,
-            ("wall_seconds_this_invocation" if result.start_epoch > 1 else "wall_seconds"): round(wall, 1),
-            "resumed": result.start_epoch > 1,
-            "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
-                        for row in result.history],
+            **run_record(result, wall),
         },
         "train_seconds": round(result.seconds, 1),
         "device": f"cpu ({torch.get_num_threads()} threads)",

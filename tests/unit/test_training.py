@@ -115,6 +115,14 @@ def test_interrupted_run_resumes_into_the_same_weights(tmp_path):
     for key, value in straight.best_state.items():
         assert torch.equal(value, resumed.best_state[key]), key
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
+    # the card's account: a resumed invocation names its wall time as its own
+    from training_scripts.common import run_record
+    assert run_record(straight, 12.34) == {
+        "best_epoch": straight.best_epoch, "epochs_run": 3, "global_step": 9, "wall_seconds": 12.3,
+        "resumed": False, "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
+                                      for row in straight.history]}
+    again = run_record(resumed, 5.0)
+    assert again["resumed"] and again["wall_seconds_this_invocation"] == 5.0 and "wall_seconds" not in again
 
 
 def test_early_stopping_and_a_diverging_loss():
