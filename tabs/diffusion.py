@@ -70,11 +70,13 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     def sampler_label(key: str) -> str:
         return SAMPLERS[key].label if key in SAMPLERS else key
 
-    def judged_line(p, images, shape, lang) -> str:
+    def judged(p, images, shape, key, lang) -> str:
+        """How many pictures the studio CNN names as ``shape``, as the ``key`` line; "" when the
+        model draws no asked shape (an unconditional DDPM)."""
         if not p.conditional or shape not in SHAPES:
             return ""
         ok = int((judges.get().shapes(images) == SHAPES.index(shape)).sum())
-        return text("diffusion.judged", lang, ok=ok, n=len(images))
+        return text(key, lang, ok=ok, n=len(images), shape=shape)
 
     # ------------------------------------------------------------------ callbacks
     @user_errors
@@ -119,7 +121,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                 done = text("diffusion.done", lang, n=len(rec.images), sampler=sampler_label(rec.sampler),
                             steps=rec.steps, g=f"{rec.guidance:g}", seed=rec.seed, wall=f"{rec.wall_ms:.0f}",
                             unet=f"{rec.unet_ms:.0f}", runtime=rec.runtime,
-                            judged=judged_line(p, rec.images, shape, lang))
+                            judged=judged(p, rec.images, shape, "diffusion.judged", lang))
                 timeline = gr.update(minimum=1, maximum=max(len(frames), 1), value=len(frames), step=1,
                                      interactive=len(frames) > 1)
                 yield (frames[-1]["x_t"] if frames else None, frames[-1]["x0"] if frames else None,
@@ -139,14 +141,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         p = model(source_key, path, progress, lang)
         last = p.num_train_timesteps - 1
         tv = int(np.clip(int(t_value), 0, last))
-        one = p.forward_process(image, [tv], seed=0)
-        ladder = p.forward_process(image, [min(x, last) for x in LADDER], seed=0)
+        # one call, one noise draw: the chosen t first, then the ladder
+        one = p.forward_process(image, [tv] + [min(x, last) for x in LADDER], seed=0)
         trio = strip(np.stack([one.x0, one.noise, one.x_t[0]]), tile=192)
         ab = float(one.alpha_bar[0])
         status = text("diffusion.forward_status", lang, t=tv, ab=f"{ab:.4f}", a=f"{ab ** 0.5:.3f}",
                       s=f"{(1 - ab) ** 0.5:.3f}")
         curve = alpha_bar_plot(p.alphas_cumprod(), tv)
-        return trio, strip(ladder.x_t, tile=112), curve, status
+        return trio, strip(one.x_t[1:], tile=112), curve, status
 
     @user_errors
     def compare(shape, colour, n, seed, guidance, picked, source_key, path, runtime, request: gr.Request,
@@ -167,13 +169,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             progress(done_steps / total, desc=f"{sampler_label(sampler)} · {steps}")
             out = p.generate(ids, sampler, steps, float(guidance), 0.0, int(seed), runtime)
             done_steps += steps
-            judged = ""
-            if p.conditional and shape in SHAPES:
-                ok = int((judges.get().shapes(out.images) == SHAPES.index(shape)).sum())
-                judged = text("diffusion.compare_judged", lang, ok=ok, n=n, shape=shape)
-            items.append((grid(out.images, cols=int(np.ceil(np.sqrt(n))), tile=96),
+            items.append((grid(out.images, tile=96),
                           text("diffusion.compare_caption", lang, sampler=sampler_label(sampler), steps=steps,
-                               ms=f"{out.wall_ms:.0f}", judged=judged)))
+                               ms=f"{out.wall_ms:.0f}",
+                               judged=judged(p, out.images, shape, "diffusion.compare_judged", lang))))
             times.append((out.wall_ms, f"{sampler_label(sampler)} · {steps}"))
         slow, fast = max(times), min(times)
         status = text("diffusion.compare_status", lang, k=len(runs), n=n, slow=f"{slow[0]:.0f}", slow_name=slow[1],
