@@ -2,6 +2,7 @@
 
     python -m models.bench --tab cnn --backends eager,compiled,onnxruntime,tensorrt \\
         --runs 50 --warmup 5 --device cpu --precision fp32 --threads 1 --json out.json
+    python -m models.bench --all --precisions fp32,int8 --json report.json --markdown report.md
 
 Every runtime gets the same input; PyTorch eager always runs first and is the reference for
 speed-up and agreement (max |Δ|, cosine and the tab's own measure, e.g. top-1 agreement). The
@@ -11,6 +12,7 @@ follows ``models/bench_schema.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -27,8 +29,9 @@ import torch
 
 from models.agreement import compare_outputs
 from models.backends import BACKENDS, backend_names, create_backend
-from models.backends.base import BackendUnavailable, ExportableGraph, check_precision, normalize_device
-from models.machine import cpu_model
+from models.backends.base import (PRECISIONS, BackendUnavailable, ExportableGraph, check_precision,
+                                 normalize_device)
+from models.machine import cpu_features, cpu_model
 
 # tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec, or
 # "module:function" when one module holds several entries (CLIP: one per tower)
@@ -103,6 +106,7 @@ def machine_info(device: str) -> dict:
         gpu = torch.cuda.get_device_name(torch.device(device))
     return {
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "cores": os.cpu_count() or 0,
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -113,8 +117,8 @@ def machine_info(device: str) -> dict:
     }
 
 
-def _empty_row(name: str, status: str) -> dict:
-    return {"backend": name, "label": BACKENDS[name].label, "status": status, "describe": None,
+def _empty_row(name: str, status: str, precision: str = "fp32") -> dict:
+    return {"backend": name, "label": BACKENDS[name].label, "precision": precision, "status": status, "describe": None,
             "runs": 0, "setup_s": None, "p50_ms": None, "p90_ms": None, "p99_ms": None,
             "speedup": None, "agreement": None}
 
@@ -146,9 +150,9 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
         # the output checked for agreement (after warm-up, so compiled graphs are settled)
         check, _ = spec.run_once(backend)
     except BackendUnavailable as exc:
-        return _empty_row(name, f"unavailable: {_short(exc)}"), None, None
+        return _empty_row(name, f"unavailable: {_short(exc)}", precision), None, None
     except Exception as exc:  # one runtime's failure must not end the benchmark
-        return _empty_row(name, f"failed: {_short(exc)}"), None, None
+        return _empty_row(name, f"failed: {_short(exc)}", precision), None, None
     setup_s = time.perf_counter() - start
 
     cuda = device.startswith("cuda")
@@ -173,11 +177,11 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
             report(1.0, f"{label}: extra measurements")
             extras = spec.row_extras(backend)
     except Exception as exc:
-        return _empty_row(name, f"failed: {_short(exc)}"), None, None
+        return _empty_row(name, f"failed: {_short(exc)}", precision), None, None
     if not times:
-        return _empty_row(name, "failed: stopped before any timed run"), None, None
+        return _empty_row(name, "failed: stopped before any timed run", precision), None, None
     p50, p90, p99 = (float(v) * 1e3 for v in np.percentile(np.asarray(times), PERCENTILES))
-    row = _empty_row(name, "ok")
+    row = _empty_row(name, "ok", precision)
     row.update(describe=backend.describe(), runs=len(times), setup_s=round(setup_s, 3),
                p50_ms=p50, p90_ms=p90, p99_ms=p99)
     metrics = {key: float(np.median([m[key] for m in per_run if key in m]))
@@ -205,14 +209,17 @@ def _add_output_metrics(spec: BenchSpec, row: dict, ref: dict, out: dict) -> Non
 
 def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int = 5, device: str = "cpu",
               precision: str = "fp32", cache_dir=None, progress: Callable[[float, str], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> dict:
+              should_stop: Callable[[], bool] | None = None, precisions: list[str] | None = None) -> dict:
     """Benchmark ``backends`` on ``spec`` and compare each with PyTorch eager.
 
-    Eager runs first as the reference (added when not asked). Rows: eager plus the asked
-    backends, in that order, each with status "ok", "unavailable: <reason>" or
-    "failed: <reason>" (numbers None unless ok). Timings are ``time.perf_counter`` around each
-    call after warm-up (CUDA synchronised), in ms; speedup = eager p50 / this p50. ``progress``
-    gets (fraction 0..1, message); ``should_stop()`` returning True ends the runs early.
+    Eager at ``precision`` runs first as the reference (added when not asked). Rows: the
+    reference, then every asked backend at every precision of ``precisions`` (default: just
+    ``precision``; a backend that does not offer one of the extra precisions, such as eager
+    int8, is listed under ``skipped`` with the reason instead of a row), each with status "ok", "unavailable: <reason>" or "failed: <reason>"
+    (numbers None unless ok). With ``precisions`` the agreement of an fp16 or int8 row is its
+    loss against the fp32 reference: what the precision costs. Timings are ``time.perf_counter``
+    around each call after warm-up (CUDA synchronised), in ms; speedup = reference p50 / this
+    p50. ``progress`` gets (fraction 0..1, message); ``should_stop()`` True ends the runs early.
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
@@ -223,25 +230,36 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
         raise ValueError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(BACKENDS)}")
     device = normalize_device(device)
     check_precision(precision)
+    for p in precisions or []:
+        check_precision(p)
     missing = set(spec.graph.input_names) ^ set(spec.inputs)
     if missing:
         raise ValueError(f"bench inputs {sorted(spec.inputs)} do not match the graph's inputs "
                          f"{spec.graph.input_names}")
     stop = should_stop or (lambda: False)
     say = progress or (lambda fraction, message: None)
-    order = [REFERENCE] + [b for b in dict.fromkeys(backends) if b != REFERENCE]
+    reference = (REFERENCE, precision)
+    order, skipped = [reference], []
+    for name, prec in dict.fromkeys((b, p) for p in (precisions or [precision]) for b in backends):
+        ok, reason = BACKENDS[name].supports_precision(device, prec)
+        if (name, prec) == reference:
+            continue
+        if prec != precision and not ok:   # e.g. eager int8: said once, not a row per graph
+            skipped.append({"backend": name, "precision": prec, "reason": reason})
+        else:
+            order.append((name, prec))
 
     rows, ref, eager_p50 = [], None, None
-    for i, name in enumerate(order):
+    for i, (name, prec) in enumerate(order):
         def report(fraction: float, message: str, i=i) -> None:
             say(min(max((i + fraction) / len(order), 0.0), 1.0), message)
 
         if stop():
-            rows.append(_empty_row(name, "failed: stopped before it ran"))
+            rows.append(_empty_row(name, "failed: stopped before it ran", prec))
             continue
-        row, check, last = _bench_one(spec, name, runs, warmup, device, precision, cache_dir, report, stop)
+        row, check, last = _bench_one(spec, name, runs, warmup, device, prec, cache_dir, report, stop)
         if row["status"] == "ok":
-            if name == REFERENCE:
+            if (name, prec) == reference:
                 ref, eager_p50 = check, row["p50_ms"]
                 # eager against itself: shows whether repeated runs are bit-identical
                 row["agreement"] = _agreement(spec, ref, last)
@@ -251,12 +269,14 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
                     row["agreement"] = _agreement(spec, ref, check)
                     _add_output_metrics(spec, row, ref, check)
                 except ValueError as exc:  # shapes/names differ: that runtime is wrong
-                    row.update(_empty_row(name, f"failed: outputs differ from eager ({_short(exc)})"))
+                    row.update(_empty_row(name, f"failed: outputs differ from eager ({_short(exc)})", prec))
             if eager_p50 is not None and row["p50_ms"]:
                 row["speedup"] = eager_p50 / row["p50_ms"]
         rows.append(row)
     say(1.0, "done")
     extra = {"columns": [list(c) for c in spec.columns]} if spec.columns else {}
+    if skipped:
+        extra["skipped"] = skipped
     return {
         **extra,
         "tab": spec.tab,
@@ -269,6 +289,38 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
         "machine": machine_info(device),
         "rows": rows,
     }
+
+
+def with_batch(spec: BenchSpec, batch: int = 1) -> BenchSpec:
+    """The bare graph of ``spec``: its inputs as they are (``batch`` 1) or ``batch`` copies of them.
+
+    For ``batch`` > 1 every input's first axis (of size 1) is repeated, and the graph is
+    re-declared with batch-sized example inputs, so each runtime builds (and caches) an artifact
+    for that shape, as TensorRT wants. The tab's own ``run`` (a whole pipeline) and its
+    predictor's backends are dropped: this times the graph alone, built fresh at the asked
+    precision; the task measure is kept only when it reads the graph's outputs directly."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
+    inputs, graph = dict(spec.inputs), spec.graph
+    if batch > 1:
+        for name, value in spec.inputs.items():
+            if np.ndim(value) == 0 or np.shape(value)[0] != 1:
+                raise ValueError(f"{spec.graph.name}: input {name!r} has shape {list(np.shape(value))}, not a "
+                                 "batch of one: there is no batch axis to grow")
+        inputs = {k: np.repeat(np.asarray(v), batch, axis=0) for k, v in spec.inputs.items()}
+        graph = dataclasses.replace(spec.graph, example_inputs={k: torch.as_tensor(inputs[k])
+                                                                for k in spec.graph.example_inputs})
+    direct = spec.run is None
+    return BenchSpec(tab=spec.tab, graph=graph, inputs=inputs,
+                     task_metric=spec.task_metric if direct else output_cosine,
+                     task_format=spec.task_format if direct else None,
+                     output_metrics=spec.output_metrics if direct else None)
+
+
+def output_cosine(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tuple[str, float]:
+    """The task measure of a bare graph: the lowest cosine similarity over its outputs."""
+    from models.agreement import compare_outputs as compare
+    return "min_output_cosine", min(compare({k: ref[k]}, {k: out[k]})["cosine"] for k in ref)
 
 
 # -- presentation ---------------------------------------------------------------------------
@@ -284,18 +336,29 @@ def _table_cells(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
     header += [title for _, title, _ in columns]
     body, notes = [], []
     for row in report["rows"]:
+        label = row_label(report, row)
         status = row["status"].split(":", 1)[0]
         if status != "ok":
-            notes.append(f"[{len(notes) + 1}] {row['label']}: {row['status'].split(':', 1)[1].strip()}")
+            notes.append(f"[{len(notes) + 1}] {label}: {row['status'].split(':', 1)[1].strip()}")
             status = f"{status} [{len(notes)}]"
         agreement = row["agreement"] or {}
         body.append([
-            row["label"], status, _fmt(row["p50_ms"], ".3f"), _fmt(row["p90_ms"], ".3f"),
+            label, status, _fmt(row["p50_ms"], ".3f"), _fmt(row["p90_ms"], ".3f"),
             _fmt(row["p99_ms"], ".3f"), _fmt(row["speedup"], ".2f") + ("x" if row["speedup"] else ""),
             _fmt(agreement.get("max_abs"), ".2e"), _fmt(agreement.get("cosine"), ".6f"),
             agreement.get("task", {}).get("display") or _fmt(agreement.get("task", {}).get("value"), ".3f"),
         ] + [_fmt(row.get("metrics", {}).get(key), spec) for key, _, spec in columns])
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for skip in report.get("skipped", []):   # precisions a runtime does not offer: one note per reason
+        by_reason.setdefault((skip["precision"], skip["reason"]), []).append(BACKENDS[skip["backend"]].label)
+    notes += [f"Not run: {precision} on {', '.join(labels)}: {reason}" for (precision, reason), labels in by_reason.items()]
     return header, body, notes
+
+
+def row_label(report: dict, row: dict) -> str:
+    """The runtime's name, with its precision when the report mixes precisions ("ONNX Runtime · int8")."""
+    mixed = len({r.get("precision", report["precision"]) for r in report["rows"]}) > 1
+    return f"{row['label']} · {row.get('precision', report['precision'])}" if mixed else row["label"]
 
 
 def _title(report: dict) -> str:
@@ -306,7 +369,8 @@ def _title(report: dict) -> str:
 
 def _machine_line(report: dict) -> str:
     m = report["machine"]
-    return (f"Machine: {m['cpu']} · {m['threads']} torch threads of {m['cores']} cores · "
+    features = f" ({' '.join(m['cpu_features'])})" if m.get("cpu_features") else ""
+    return (f"Machine: {m['cpu']}{features} · {m['threads']} torch threads of {m['cores']} cores · "
             f"torch {m['torch']} · onnxruntime {m['onnxruntime'] or '-'} · GPU {m['gpu'] or '-'}")
 
 
@@ -345,7 +409,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=50, help="timed runs per backend")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs before timing")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index>")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--precision", default="fp32", choices=list(PRECISIONS),
+                   help="precision of every runtime, and of the eager reference")
+    p.add_argument("--precisions", default=None,
+                   help="comma-separated precisions to run each runtime at (e.g. fp32,int8), all "
+                        "compared with the eager reference at --precision: the cost of each precision")
     p.add_argument("--threads", type=int, default=None,
                    help="torch (and ONNX Runtime) intra-op threads; default: torch's own choice")
     p.add_argument("--source", default="studio", help="weights: studio (bundled) or pretrained")
@@ -367,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in names if b not in BACKENDS]
     if unknown:
         parser.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKENDS)}")
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()] if args.precisions else None
+    bad = [p for p in precisions or [] if p not in PRECISIONS]
+    if bad:
+        parser.error(f"unknown precision(s) {', '.join(bad)}; known: {', '.join(PRECISIONS)}")
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be >= 1 and --warmup >= 0")
     if args.threads is not None:
@@ -389,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
             make_spec = getattr(importlib.import_module(module), function or "bench_spec")
             spec = make_spec(args.device, source=args.source)
             report = run_bench(spec, names, runs=args.runs, warmup=args.warmup, device=args.device,
-                               precision=args.precision, cache_dir=args.cache_dir, progress=progress)
+                               precision=args.precision, cache_dir=args.cache_dir, progress=progress,
+                               precisions=precisions)
         except Exception as exc:  # one tab's problem must not hide the others' results
             print(f"bench: tab {tab}: {type(exc).__name__}: {exc}", file=sys.stderr)
             ok = False

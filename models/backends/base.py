@@ -28,8 +28,11 @@ import torch
 
 Progress = Callable[[float, str], None]
 
-PRECISIONS = ("fp32", "fp16", "bf16")
-PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+# int8 is weight (and per-call activation) quantisation inside an ONNX graph: what flows in and
+# out of the runtime stays float32
+PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}
+INT8_ONLY_ORT = "int8 here is ONNX Runtime's quantisation (onnxruntime.quantization): choose ONNX Runtime"
 
 
 class BackendUnavailable(RuntimeError):
@@ -258,7 +261,9 @@ class Backend(ABC):
     # -- shared behaviour -----------------------------------------------------------------
     def __call__(self, **inputs: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
         """Run the graph on named inputs (numpy or torch); returns {output name: float32 ndarray}."""
-        return self._run(self._validate(inputs))
+        from models.tracing import MODULE_CALLS
+        with MODULE_CALLS.shared():   # not while torch.fx traces a model in another thread
+            return self._run(self._validate(inputs))
 
     def warmup(self, n: int = 3) -> None:
         """Run the graph's example inputs ``n`` times (first-call compilation, allocator, caches)."""

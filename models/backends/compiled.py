@@ -10,8 +10,8 @@ import time
 import numpy as np
 import torch
 
-from .base import (PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, device_summary, normalize_device,
-                   place_module, to_torch)
+from .base import (INT8_ONLY_ORT, PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, device_summary,
+                   normalize_device, place_module, to_torch)
 
 # "reduce-overhead" records CUDA graphs: batch-1 GPU inference is launch-bound, and replaying a
 # graph removes the launches (resnet18 fp16 on an H200: 2.75 -> 0.23 ms). On CPU there are no
@@ -68,16 +68,19 @@ class CompiledBackend(Backend):
 
     @classmethod
     def supports_precision(cls, device: str, precision: str) -> tuple[bool, str]:
+        if precision == "int8":
+            return False, INT8_ONLY_ORT
         if precision == "fp16" and not device.startswith("cuda"):
             return False, "fp16 torch.compile runs only on CUDA; on CPU use fp32 or bf16"
         return True, "ok"
 
     def _setup(self) -> None:
+        # inductor reads this at compile time, so setting it here (not at import) is enough; before
+        # importing dynamo, which fills in its own default (/tmp/torchinductor_<user>) on first import
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.cache_dir / "inductor"))
         ok, reason = self._dynamo_supported()
         if not ok:
             raise BackendUnavailable(reason)
-        # inductor reads this at compile time, so setting it here (not at import) is enough
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.cache_dir / "inductor"))
         self.mode = MODES["cuda" if self.device.startswith("cuda") else "cpu"]
         self._dtype = PRECISION_DTYPES[self.precision]
         self.module = place_module(self.graph.module, self.device, self._dtype)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .base import PRECISION_DTYPES, Backend, device_summary, normalize_device, place_module, to_torch
+from .base import (INT8_ONLY_ORT, PRECISION_DTYPES, Backend, device_summary, normalize_device, place_module,
+                   to_torch)
 
 
 class EagerBackend(Backend):
@@ -25,6 +26,8 @@ class EagerBackend(Backend):
 
     @classmethod
     def supports_precision(cls, device: str, precision: str) -> tuple[bool, str]:
+        if precision == "int8":
+            return False, INT8_ONLY_ORT
         if precision == "fp16" and not device.startswith("cuda"):
             return False, "fp16 eager runs only on CUDA; on CPU use fp32 or bf16"
         return True, "ok"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -40,7 +41,9 @@ class OnnxRuntimeBackend(Backend):
     The file lives at ``<cache_dir>/<graph.name>/<artifact_key>.onnx`` with the graph's
     metadata in ``metadata_props``; a second backend for the same weights reuses it.
     ``.provider`` names the execution provider actually in use, ``.onnx_path`` the file.
-    fp32 everywhere; fp16 (an fp16 export) only with the CUDA or TensorRT provider.
+    fp32 everywhere; fp16 (an fp16 export) only with the CUDA or TensorRT provider; int8 on the
+    CPU provider: the fp32 file quantised by ``onnxruntime.quantization.quantize_dynamic``
+    (weights int8 once, activations per call), cached beside it.
     """
 
     name = "onnxruntime"
@@ -70,7 +73,16 @@ class OnnxRuntimeBackend(Backend):
             return True, "ok"
         if precision == "fp16":
             return False, "ONNX Runtime runs fp16 only with the CUDA/TensorRT provider; on CPU use fp32"
-        return False, f"ONNX Runtime backend does not support {precision}; use fp32 (or fp16 on CUDA)"
+        if precision == "int8" and _is_cuda(device):
+            return False, ("ONNX Runtime's dynamic int8 kernels (ConvInteger, MatMulInteger) run on its CPU "
+                           "provider only: choose device cpu for int8")
+        if precision == "int8":
+            try:
+                import onnxruntime.quantization  # noqa: F401
+            except ImportError as exc:
+                return False, f"onnxruntime.quantization cannot be imported ({exc})"
+            return True, "ok"
+        return False, f"ONNX Runtime backend does not support {precision}; use fp32 (or fp16 on CUDA, int8 on CPU)"
 
     @staticmethod
     def providers_for(device: str) -> list[str]:
@@ -85,17 +97,25 @@ class OnnxRuntimeBackend(Backend):
     @staticmethod
     def onnx_path_for(graph: ExportableGraph, cache_dir: str | Path, device: str = "cpu",
                       precision: str = "fp32") -> Path:
-        """Cache path of the ONNX file; it depends on the exporter (torch) version, not ORT's."""
+        """Cache path of the ONNX file; it depends on the exporter (torch) version, and for int8 on
+        the quantiser's (ORT's) too."""
         kind = "cuda" if _is_cuda(device) else "cpu"
-        key = artifact_key(graph, "onnx", f"torch-{torch.__version__}-opset{ONNX_OPSET}", kind, precision)
+        version = f"torch-{torch.__version__}-opset{ONNX_OPSET}"
+        if precision == "int8":
+            import onnxruntime
+            version += f"-ort-{onnxruntime.__version__}-{INT8_WEIGHT_TYPE}"
+        key = artifact_key(graph, "onnx", version, kind, precision)
         return Path(cache_dir) / graph.name / f"{key}.onnx"
 
     @classmethod
     def ensure_onnx(cls, graph: ExportableGraph, cache_dir: str | Path, device: str = "cpu",
                     precision: str = "fp32", progress: Callable[[float, str], None] | None = None,
                     ) -> tuple[Path, bool]:
-        """The cached ONNX file for this graph, exported first if missing; returns (path, reused)."""
+        """The cached ONNX file for this graph, exported first if missing; returns (path, reused).
+        int8: the fp32 file (exported first if needed), quantised."""
         report = progress or (lambda fraction, message: None)
+        if precision == "int8":
+            return cls.ensure_int8(graph, cache_dir, progress)
         path = cls.onnx_path_for(graph, cache_dir, device, precision)
         if path.is_file():
             report(0.8, f"ONNX: reusing {path.name[:12]}… for {graph.name}")
@@ -104,6 +124,23 @@ class OnnxRuntimeBackend(Backend):
         start = time.perf_counter()
         cls.export_onnx(graph, path, precision=precision, device=device)
         report(0.8, f"ONNX: exported in {time.perf_counter() - start:.1f} s")
+        return path, False
+
+    @classmethod
+    def ensure_int8(cls, graph: ExportableGraph, cache_dir: str | Path,
+                    progress: Callable[[float, str], None] | None = None) -> tuple[Path, bool]:
+        """The cached dynamically quantised copy of the graph's fp32 ONNX file; (path, reused)."""
+        report = progress or (lambda fraction, message: None)
+        path = cls.onnx_path_for(graph, cache_dir, "cpu", "int8")
+        if path.is_file():
+            report(0.8, f"ONNX: reusing int8 {path.name[:12]}… for {graph.name}")
+            return path, True
+        fp32_path, _ = cls.ensure_onnx(graph, cache_dir, "cpu", "fp32",
+                                       progress=lambda f, m: report(0.6 * f, m))
+        report(0.65, f"ONNX Runtime: quantising {graph.name} to int8 (dynamic)")
+        start = time.perf_counter()
+        quantize_int8(fp32_path, path)
+        report(0.8, f"ONNX: quantised in {time.perf_counter() - start:.1f} s")
         return path, False
 
     @staticmethod
@@ -218,6 +255,52 @@ class OnnxRuntimeBackend(Backend):
         else:
             where = f"{self.session.get_session_options().intra_op_num_threads} threads"
         return f"ONNX Runtime {ort.__version__} · {self.provider} · {self.precision} · {where}"
+
+
+# Weights as unsigned 8-bit: on this x86 CPU (AVX2, no VNNI) ORT 1.32's U8U8 kernels ran the studio
+# CNN 2.7x and CLIP's text tower 1.3x faster than signed weights (S8), at the same agreement.
+INT8_WEIGHT_TYPE = "QUInt8"
+
+
+def quantize_int8(fp32_path: Path, path: Path) -> Path:
+    """Dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``): weights of Conv,
+    MatMul, Gemm... stored as 8-bit integers with a scale; activations quantised on every call,
+    so no calibration data is needed. The graph's metadata is kept, with precision int8."""
+    import onnx
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _quiet_quantizer()
+    try:
+        quantize_dynamic(fp32_path, tmp, weight_type=getattr(QuantType, INT8_WEIGHT_TYPE))
+        model = onnx.load(str(tmp))
+        props = {p.key: p.value for p in model.metadata_props}
+        props.update({"precision": "int8", "quantization": f"dynamic, weights {INT8_WEIGHT_TYPE}",
+                      "onnxruntime_version": onnxruntime.__version__})
+        onnx.helper.set_model_props(model, props)
+    except Exception as exc:
+        raise BackendFailed(f"int8 quantisation of {fp32_path.name} failed: {type(exc).__name__}: "
+                            f"{_first_line(exc)} (fp32 still works)") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(path, model.SerializeToString())
+    return path
+
+
+class _QuantizerLogFilter(logging.Filter):
+    """onnxruntime.quantization logs a line per tensor through the root logger ("Quantization
+    parameters for tensor ... not specified", "consider to run pre-processing"): dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname or "quantization" not in record.pathname
+
+
+def _quiet_quantizer() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, _QuantizerLogFilter) for f in root.filters):
+        root.addFilter(_QuantizerLogFilter())
 
 
 def _first_line(exc: BaseException) -> str:

@@ -157,6 +157,9 @@ class TensorRTBackend(Backend):
     def supports_precision(cls, device: str, precision: str) -> tuple[bool, str]:
         if precision in ("fp32", "fp16"):
             return True, "ok"
+        if precision == "int8":   # an int8 engine needs a calibrator and its cache, which we do not build
+            return False, ("TensorRT int8 needs calibration data (an IInt8Calibrator); the studio builds "
+                           "fp32/fp16 engines and shows int8 through ONNX Runtime's quantisation")
         try:
             import tensorrt as trt
         except Exception:

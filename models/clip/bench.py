@@ -41,7 +41,7 @@ def image_spec_for(predictor, images: list) -> BenchSpec:
 
     return BenchSpec(tab="clip-image", graph=predictor.graphs()["image"],
                      inputs={"pixels": predictor.pixels(images)}, task_metric=zero_shot_agreement,
-                     make_backend=lambda name, precision, progress: predictor.image_backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.image_backend(name, progress, precision))
 
 
 def text_spec_for(predictor, images: list) -> BenchSpec:
@@ -64,7 +64,7 @@ def text_spec_for(predictor, images: list) -> BenchSpec:
 
     return BenchSpec(tab="clip-text", graph=predictor.graphs()["text"], inputs={"ids": ids[:BATCH]},
                      task_metric=zero_shot_agreement, run=run,
-                     make_backend=lambda name, precision, progress: predictor.text_backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.text_backend(name, progress, precision))
 
 
 def _predictor(device: str, source: str):

@@ -190,11 +190,13 @@ class ClipPredictor:
             dynamic_axes={"ids": {0: "batch"}, "text": {0: "batch"}},
             axis_ranges={"batch": (1, BATCH)}, metadata={"source_sha256": self.weights_sha})
 
-    def image_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
-        return self._images.get(name, "fp32", progress)
+    def image_backend(self, name: str = "eager", progress: Progress | None = None,
+                      precision: str = "fp32") -> Backend:
+        return self._images.get(name, precision, progress)
 
-    def text_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
-        return self._texts.get(name, "fp32", progress)
+    def text_backend(self, name: str = "eager", progress: Progress | None = None,
+                     precision: str = "fp32") -> Backend:
+        return self._texts.get(name, precision, progress)
 
     def graphs(self) -> dict[str, ExportableGraph]:
         return {"image": self._images.graph, "text": self._texts.graph}

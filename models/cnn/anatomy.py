@@ -56,7 +56,9 @@ def layer_table(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Lay
 
     input_shape: (C, H, W) of one input image. The model is traced, not modified.
     """
-    gm = fx.symbolic_trace(model)
+    from models.tracing import MODULE_CALLS
+    with MODULE_CALLS.exclusive():   # fx patches nn.Module.__call__ for every thread while it traces
+        gm = fx.symbolic_trace(model)
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -87,7 +87,7 @@ def spec_for(predictor) -> BenchSpec:
     return BenchSpec(tab="diffusion", graph=predictor.graph(), inputs=step_inputs(predictor, ids),
                      task_metric=final_image_agreement, row_extras=row_extras, columns=COLUMNS,
                      task_format=lambda v: f"{v:.2e}",
-                     make_backend=lambda name, precision, progress: predictor.backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.backend(name, progress, precision))
 
 
 def whole_run_spec_for(predictor) -> BenchSpec:
@@ -104,7 +104,7 @@ def whole_run_spec_for(predictor) -> BenchSpec:
     return BenchSpec(tab="diffusion-run", graph=predictor.graph(), inputs=step_inputs(predictor, ids),
                      task_metric=final_image_max_abs, run=run, task_format=lambda v: f"{v:.2e}",
                      columns=[("unet_share", "UNet share", ".2f")],
-                     make_backend=lambda name, precision, progress: predictor.backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.backend(name, progress, precision))
 
 
 def _predictor(device: str, source: str):

@@ -202,8 +202,9 @@ class DiffusionPredictor:
     def graph(self) -> ExportableGraph:
         return self._unets.graph
 
-    def backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
-        return self._unets.get(name, "fp32", progress)
+    def backend(self, name: str = "eager", progress: Progress | None = None,
+                precision: str = "fp32") -> Backend:
+        return self._unets.get(name, precision, progress)
 
     # ------------------------------------------------------------------ the forward process
     def alphas_cumprod(self) -> np.ndarray:

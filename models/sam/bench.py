@@ -63,7 +63,7 @@ def encoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchS
 
     return BenchSpec(tab="sam-encoder", graph=predictor.graphs()["encoder"], inputs={"pixels": pixels},
                      task_metric=agreement,
-                     make_backend=lambda name, precision, progress: predictor.encoder_backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.encoder_backend(name, progress, precision))
 
 
 def decoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchSpec:
@@ -104,7 +104,7 @@ def decoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchS
 
     return BenchSpec(tab="sam-decoder", graph=predictor.graphs()["decoder"], inputs=inputs,
                      task_metric=agreement, row_extras=full_predict, columns=COLUMNS,
-                     make_backend=lambda name, precision, progress: predictor.decoder_backend(name, progress))
+                     make_backend=lambda name, precision, progress: predictor.decoder_backend(name, progress, precision))
 
 
 def _runtime_name(backend) -> str | None:

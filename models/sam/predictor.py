@@ -162,11 +162,13 @@ class StudioSamPredictor:
             axis_ranges={"prompts": (1, MAX_PROMPTS), "points": (1, MAX_POINTS + 2)},
             metadata={"source_sha256": self.weights_sha})
 
-    def encoder_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
-        return self._encoders.get(name, "fp32", progress)
+    def encoder_backend(self, name: str = "eager", progress: Progress | None = None,
+                        precision: str = "fp32") -> Backend:
+        return self._encoders.get(name, precision, progress)
 
-    def decoder_backend(self, name: str = "eager", progress: Progress | None = None) -> Backend:
-        return self._decoders.get(name, "fp32", progress)
+    def decoder_backend(self, name: str = "eager", progress: Progress | None = None,
+                        precision: str = "fp32") -> Backend:
+        return self._decoders.get(name, precision, progress)
 
     def graphs(self) -> dict[str, ExportableGraph]:
         return {"encoder": self._encoders.graph, "decoder": self._decoders.graph}

@@ -38,8 +38,11 @@ def matched_fraction(ref_boxes, ref_classes, boxes, classes, iou: float = MATCH_
 class _Runtime:
     """One runtime of a YoloPredictor, shaped like a backend for models.bench."""
 
-    def __init__(self, predictor, name: str):
-        from models.backends import BACKENDS
+    def __init__(self, predictor, name: str, precision: str = "fp32"):
+        from models.backends import BACKENDS, BackendUnavailable
+        if precision != "fp32":          # ultralytics' exports here are fp32; the lab times int8 on the bare network
+            raise BackendUnavailable(f"the YOLO tab's pipeline runs ultralytics' fp32 exports; {precision} of the "
+                                     "bare network is in the Runtime lab")
         self.predictor, self.name, self.label = predictor, name, BACKENDS[name].label
         predictor.runtime(name)          # export now (or raise BackendUnavailable), not while timed
 
@@ -75,7 +78,7 @@ def spec_for(predictor, image, data_yaml: str | None = None) -> BenchSpec:
         return {"map50_95": predictor.evaluate(data_yaml, rt.name)["map50_95"]}
 
     return BenchSpec(tab="yolo", graph=graph, inputs={"images": np.zeros((1, 3, size, size), np.float32)},
-                     task_metric=agreement, make_backend=lambda name, precision, progress: _Runtime(predictor, name),
+                     task_metric=agreement, make_backend=lambda name, precision, progress: _Runtime(predictor, name, precision),
                      run=run, row_extras=held_out_map, columns=COLUMNS)
 
 
