@@ -50,9 +50,9 @@ checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into asse
 	$(PY) training_scripts/train_diffusion.py
 	$(PY) training_scripts/train_gpt.py
 
-bench: $(VENV)/.installed            ## runtime benchmark table for every registered tab
-	$(PY) -m models.bench --all --backends eager,compiled,onnxruntime,tensorrt --runs 50 --threads 1 \
-	  --json benchmarks/report.json --markdown benchmarks/report.md
+bench: $(VENV)/.installed            ## runtime benchmark table for every registered tab (fp32 and int8)
+	$(PY) -m models.bench --all --backends eager,compiled,onnxruntime,tensorrt --precisions fp32,int8 \
+	  --runs 50 --threads 1 --json benchmarks/report.json --markdown benchmarks/report.md
 
 examples: $(VENV)/.installed
 	$(PY) -m models.examples

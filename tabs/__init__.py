@@ -11,4 +11,5 @@ TABS: list[str] = [
     "tabs.clip",
     "tabs.diffusion",
     "tabs.gpt",
+    "tabs.lab",
 ]

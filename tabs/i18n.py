@@ -311,6 +311,7 @@ reports the first token that differs, if any).
 from tabs.i18n_attention import ATTENTION_STRINGS  # noqa: E402
 from tabs.i18n_clip import CLIP_STRINGS  # noqa: E402
 from tabs.i18n_diffusion import DIFFUSION_STRINGS  # noqa: E402
+from tabs.i18n_lab import LAB_STRINGS  # noqa: E402
 from tabs.i18n_sam import SAM_STRINGS  # noqa: E402
 from tabs.i18n_yolo import YOLO_STRINGS  # noqa: E402
 
@@ -319,6 +320,7 @@ STRINGS.update(CLIP_STRINGS)
 STRINGS.update(YOLO_STRINGS)
 STRINGS.update(SAM_STRINGS)
 STRINGS.update(DIFFUSION_STRINGS)
+STRINGS.update(LAB_STRINGS)
 
 
 def i18n() -> gr.I18n:
