@@ -291,26 +291,26 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
     }
 
 
-def with_batch(spec: BenchSpec, batch: int = 1) -> BenchSpec:
-    """The bare graph of ``spec``: its inputs as they are (``batch`` 1) or ``batch`` copies of them.
+def with_batch(spec: BenchSpec, batch: int | None = None) -> BenchSpec:
+    """The bare graph of ``spec``: its inputs as they are (``batch`` None) or ``batch`` copies of
+    their first item (for graphs whose first axis is a batch: the image graphs).
 
-    For ``batch`` > 1 every input's first axis (of size 1) is repeated, and the graph is
-    re-declared with batch-sized example inputs, so each runtime builds (and caches) an artifact
-    for that shape, as TensorRT wants. The tab's own ``run`` (a whole pipeline) and its
-    predictor's backends are dropped: this times the graph alone, built fresh at the asked
-    precision; the task measure is kept only when it reads the graph's outputs directly."""
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch}")
+    With a ``batch`` the graph is re-declared with batch-sized example inputs, so each runtime
+    builds (and caches) an artifact for that shape, as TensorRT wants. The tab's own ``run`` (a
+    whole pipeline) and its predictor's backends are dropped: this times the graph alone, built
+    fresh at the asked precision; the task measure is kept only when it reads the graph's outputs
+    directly at the tab's own inputs (else: the lowest cosine over the outputs)."""
     inputs, graph = dict(spec.inputs), spec.graph
-    if batch > 1:
-        for name, value in spec.inputs.items():
-            if np.ndim(value) == 0 or np.shape(value)[0] != 1:
-                raise ValueError(f"{spec.graph.name}: input {name!r} has shape {list(np.shape(value))}, not a "
-                                 "batch of one: there is no batch axis to grow")
-        inputs = {k: np.repeat(np.asarray(v), batch, axis=0) for k, v in spec.inputs.items()}
+    if batch is not None:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        flat = [k for k, v in spec.inputs.items() if np.ndim(v) == 0]
+        if flat:
+            raise ValueError(f"{spec.graph.name}: input {flat[0]!r} is a scalar: there is no batch axis")
+        inputs = {k: np.repeat(np.asarray(v)[:1], batch, axis=0) for k, v in spec.inputs.items()}
         graph = dataclasses.replace(spec.graph, example_inputs={k: torch.as_tensor(inputs[k])
                                                                 for k in spec.graph.example_inputs})
-    direct = spec.run is None
+    direct = spec.run is None and batch is None   # a tab's measure may assume its own inputs (SAM decodes one)
     return BenchSpec(tab=spec.tab, graph=graph, inputs=inputs,
                      task_metric=spec.task_metric if direct else output_cosine,
                      task_format=spec.task_format if direct else None,
@@ -397,6 +397,18 @@ def format_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown_report(reports: list[dict], argv: list[str]) -> str:
+    """The markdown file: what wrote it and on which machine, then every table."""
+    m = reports[0]["machine"]
+    features = f" ({' '.join(m['cpu_features'])})" if m.get("cpu_features") else ""
+    head = (f"# Runtime benchmark report\n\nWritten by `python -m models.bench {' '.join(argv)}` on "
+            f"{m['cpu']}{features}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; torch {m['torch']}, onnxruntime "
+            f"{m['onnxruntime'] or '-'}, Python {m['python']}. Each table is one tab's graph (the tab's whole "
+            "pipeline where one timed run is more than one call); every row is compared with PyTorch eager at the "
+            "reference precision on the same input.\n\n")
+    return head + "\n".join(format_markdown(r) for r in reports)
+
+
 # -- CLI ------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models.bench",
@@ -477,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     if args.markdown is not None and reports:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text("\n".join(format_markdown(r) for r in reports), encoding="utf-8")
+        args.markdown.write_text(markdown_report(reports, argv if argv is not None else sys.argv[1:]), encoding="utf-8")
     return 0 if ok and reports else 1
 
 

@@ -39,14 +39,8 @@ class ReadWriteLock:
             while self._writer or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
-        self._local.depth = 1
-        try:
+        with self._held():
             yield
-        finally:
-            self._local.depth = 0
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
 
     @contextmanager
     def exclusive(self):
@@ -59,13 +53,22 @@ class ReadWriteLock:
                 self._cond.wait()
             self._writers_waiting -= 1
             self._writer = True
+        with self._held():
+            yield
+
+    @contextmanager
+    def _held(self):
+        """The body of shared()/exclusive(); on the way out, the thread's hold is given back."""
         self._local.depth = 1
         try:
             yield
         finally:
             self._local.depth = 0
             with self._cond:
-                self._writer = False
+                if self._writer:
+                    self._writer = False
+                else:
+                    self._readers -= 1
                 self._cond.notify_all()
 
 

@@ -183,9 +183,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             stop_btn = gr.Button(t("lab.stop"), variant="stop", elem_id="lab-stop")
         status = gr.Markdown(elem_id="lab-status")
         table = gr.Dataframe(headers=headers, label=t("lab.table"), interactive=False, wrap=True, elem_id="lab-table")
-        with gr.Row():
-            latency = gr.Image(label=t("lab.latency_plot"), interactive=False, elem_id="lab-latency")
-            throughput = gr.Image(label=t("lab.throughput_plot"), interactive=False, elem_id="lab-throughput")
+        latency = gr.Image(label=t("lab.latency_plot"), interactive=False, elem_id="lab-latency")
+        throughput = gr.Image(label=t("lab.throughput_plot"), interactive=False, elem_id="lab-throughput")
         with gr.Accordion(t("lab.why"), open=True):
             why = gr.Markdown(elem_id="lab-why")
         report = gr.File(label=t("lab.report"), interactive=False, elem_id="lab-report")

@@ -33,7 +33,7 @@ def latency_plot(lab: dict) -> np.ndarray | None:
     reports = [r for r in lab["latency"] if any(row["status"] == "ok" for row in r["rows"])]
     if not reports:
         return None
-    fig = _figure(7.5, 1.0 + 0.42 * sum(len([x for x in r["rows"] if x["status"] == "ok"]) for r in reports))
+    fig = _figure(11, 1.0 + 0.42 * sum(len([x for x in r["rows"] if x["status"] == "ok"]) for r in reports))
     axes = fig.subplots(len(reports), 1, squeeze=False)[:, 0]
     for ax, report in zip(axes, reports):
         rows = [row for row in report["rows"] if row["status"] == "ok"]
@@ -66,7 +66,7 @@ def throughput_plot(lab: dict) -> np.ndarray | None:
         return None
     cols = min(3, len(graphs))
     rows = -(-len(graphs) // cols)
-    fig = _figure(3.4 * cols, 2.8 * rows)
+    fig = _figure(3.7 * cols, 3.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, graph in zip(axes, graphs):
         lines: dict[tuple, list] = {}

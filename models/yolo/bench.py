@@ -35,6 +35,26 @@ def matched_fraction(ref_boxes, ref_classes, boxes, classes, iou: float = MATCH_
     return float((ious.max(axis=1) >= iou).mean())
 
 
+def export_ready(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ultralytics' DetectionModel whose Detect head returns one tensor (N, 4 + classes,
+    anchors), as ultralytics' own ONNX exporter sets it (``export = True``): the bare network the
+    Runtime lab times on every runtime. The tab's pipeline keeps the original."""
+    import copy
+    net = copy.deepcopy(model).eval()
+    head = net.model[-1]
+    # dynamic: anchors made on every call, never cached from an eager run under inference_mode
+    # (inference tensors that a later ONNX trace may not use)
+    head.export, head.format, head.dynamic = True, "onnx", True
+    return net
+
+
+def network_input(image: np.ndarray, size: int) -> np.ndarray:
+    """(1, 3, size, size) float32 in [0, 1], RGB: the picture resized as the network's input."""
+    from PIL import Image
+    picture = Image.fromarray(np.asarray(image, np.uint8)).convert("RGB").resize((size, size), Image.BILINEAR)
+    return np.ascontiguousarray(np.asarray(picture, np.float32).transpose(2, 0, 1)[None] / 255.0)
+
+
 class _Runtime:
     """One runtime of a YoloPredictor, shaped like a backend for models.bench."""
 
@@ -55,8 +75,10 @@ def spec_for(predictor, image, data_yaml: str | None = None) -> BenchSpec:
     """Bench spec for a loaded YoloPredictor on one image; with ``data_yaml`` each row also gets
     the held-out mAP50-95 of that runtime (ultralytics ``val`` on the yaml's test split)."""
     size = predictor.imgsz
-    graph = ExportableGraph(name=f"yolo.{predictor.src.key}.detect", module=predictor.yolo.model.eval(),
-                            example_inputs={"images": torch.zeros(1, 3, size, size)}, output_names=["output0"])
+    pixels = network_input(image, size)
+    graph = ExportableGraph(name=f"yolo.{predictor.src.key}.detect", module=export_ready(predictor.yolo.model),
+                            example_inputs={"images": torch.from_numpy(pixels)}, output_names=["output0"],
+                            dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
 
     def run(rt: _Runtime):
         d = predictor.detect(image, rt.name)
@@ -77,7 +99,7 @@ def spec_for(predictor, image, data_yaml: str | None = None) -> BenchSpec:
             return {}
         return {"map50_95": predictor.evaluate(data_yaml, rt.name)["map50_95"]}
 
-    return BenchSpec(tab="yolo", graph=graph, inputs={"images": np.zeros((1, 3, size, size), np.float32)},
+    return BenchSpec(tab="yolo", graph=graph, inputs={"images": pixels},
                      task_metric=agreement, make_backend=lambda name, precision, progress: _Runtime(predictor, name, precision),
                      run=run, row_extras=held_out_map, columns=COLUMNS)
 

@@ -78,17 +78,22 @@ def test_run_bench_precision_rows_compare_with_the_fp32_reference(tmp_path):
 
 def test_with_batch_repeats_the_input_and_redeclares_the_graph():
     spec = tinybench.bench_spec()
-    same = bench.with_batch(spec, 1)
+    same = bench.with_batch(spec)
     assert same.inputs["image"].shape == (1, 3, 32, 32) and same.graph is spec.graph
     eight = bench.with_batch(spec, 8)
     assert eight.inputs["image"].shape == (8, 3, 32, 32)
     assert tuple(eight.graph.example_inputs["image"].shape) == (8, 3, 32, 32)
     assert eight.graph.fingerprint() != spec.graph.fingerprint()   # its own cached artifacts
     np.testing.assert_array_equal(eight.inputs["image"][5], spec.inputs["image"][0])
-    wide = bench.BenchSpec(tab="t", graph=spec.graph, inputs={"image": tinybench.image(2)},
+    assert eight.task_metric is bench.output_cosine
+    wide = bench.BenchSpec(tab="t", graph=spec.graph, inputs={"image": tinybench.image(3)},
                            task_metric=tinybench.top1_agreement)
-    with pytest.raises(ValueError, match="batch of one"):
-        bench.with_batch(wide, 4)
+    one = bench.with_batch(wide, 1)                               # one item of a batch of three
+    np.testing.assert_array_equal(one.inputs["image"], wide.inputs["image"][:1])
+    scalar = bench.BenchSpec(tab="t", graph=spec.graph, inputs={"image": np.float32(1)},
+                             task_metric=tinybench.top1_agreement)
+    with pytest.raises(ValueError, match="scalar"):
+        bench.with_batch(scalar, 4)
 
 
 def test_cli_precisions_writes_valid_rows(tmp_path, monkeypatch, capsys):
@@ -133,7 +138,7 @@ def test_lab_end_to_end_on_two_studio_graphs(tmp_path):
         assert got[("onnxruntime", "fp32")]["agreement"]["cosine"] > 0.99999
         assert got[("onnxruntime", "int8")]["agreement"]["cosine"] > 0.99
     cnn = {(p["backend"], p["precision"], p["batch"]) for p in lab["throughput"] if p["status"] == "ok"}
-    assert ("onnxruntime", "int8", 4) in cnn and ("eager", "fp32", 1) in cnn
+    assert {("onnxruntime", "int8", 4), ("eager", "fp32", 1), ("compiled", "fp32", 4)} <= cnn
     assert all(p["graph"] == "cnn" for p in lab["throughput"])          # the text tower has no image batch
     topics = {e["topic"] for e in lab["explanations"]}
     assert {"warm-up", "batch", "precision", "copies", "threads"} <= topics
@@ -173,8 +178,10 @@ def test_fixed_cost_fit_and_batch_explanation():
     assert fixed == pytest.approx(2.0) and per_item == pytest.approx(0.5)
     lab = {"throughput": [dict(p, graph="g", label="ONNX Runtime", precision="fp32", backend="onnxruntime",
                                status="ok") for p in points]}
-    (note,) = lab_explain.batch_notes(lab)
-    assert "80%" in note and "batch 32" in note      # 2.0 of 2.5 ms at batch 1 is fixed cost
+    note, general = lab_explain.batch_notes(lab)
+    assert note.startswith("g, batch 1 → 32") and "80% of its batch-1 call fixed cost" in note
+    assert "400 → 1,778 items/s (4.4×)" in note     # 1 / 2.5 ms and 32 / 18 ms
+    assert "Latency" in general
 
 
 # ------------------------------------------------------------------------------ fx tracing vs inference
