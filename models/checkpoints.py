@@ -41,6 +41,41 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, incomplete or does not match its card."""
 
 
+# ---------------------------------------------------------------------------- typed paths
+MAX_PATH_CHARS = 1024
+# Folders a path typed in a tab may point into. A public server must not open whatever a stranger
+# names (/etc/passwd, /proc/...): weights live in the studio's folder, the user's home (caches,
+# downloads), the temp folder (uploads, tests) and any folder named by a STUDIO_*_DIR variable
+# or listed in STUDIO_PATH_ROOTS (os.pathsep-separated).
+PATH_ROOT_ENV = "STUDIO_PATH_ROOTS"
+
+
+def allowed_path_roots() -> list[Path]:
+    roots = [REPO_ROOT, Path.home(), Path(tempfile.gettempdir())]
+    roots += [Path(v) for k, v in os.environ.items() if k.startswith("STUDIO_") and k.endswith("_DIR") and v]
+    roots += [Path(v) for v in os.environ.get(PATH_ROOT_ENV, "").split(os.pathsep) if v]
+    return [r.expanduser().resolve() for r in roots]
+
+
+def typed_path(text: str | Path) -> Path:
+    """A path a learner typed in a tab, checked before anything opens it: at most
+    ``MAX_PATH_CHARS`` characters, no control characters, and (symlinks and ``..`` resolved)
+    inside one of ``allowed_path_roots()``. CheckpointError with what to do otherwise."""
+    raw = str(text).strip()
+    if len(raw) > MAX_PATH_CHARS:
+        raise CheckpointError(f"the path is {len(raw):,} characters long; the limit is {MAX_PATH_CHARS:,}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise CheckpointError("the path contains control characters: type a plain file or folder path")
+    path = Path(raw).expanduser()
+    resolved = path.resolve()
+    roots = allowed_path_roots()
+    if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
+        raise CheckpointError(f"{raw} is outside the folders the studio reads weights from (the studio's "
+                              f"folder, your home and temp folders, $STUDIO_*_DIR): move the weights there or "
+                              f"add the folder to ${PATH_ROOT_ENV}")
+    return resolved
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -163,7 +198,7 @@ def resolve_pretrained(source: PretrainedSource, path: str | Path | None = None,
     ``path`` (a file the learner typed) wins; otherwise the candidates are searched in order.
     With ``verify`` the sha256 prefix in torchvision's file name is checked.
     """
-    paths = [Path(path).expanduser()] if path else source.candidates(extra_dirs)
+    paths = [typed_path(path)] if path else source.candidates(extra_dirs)
     for p in paths:
         if p.is_file():
             prefix = expected_sha_prefix(p.name) if verify else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ def user_errors(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def gen_wrapper(*args, **kwargs):
             try:
+                _refuse_non_finite(args, kwargs)
                 yield from fn(*args, **kwargs)
             except Exception as e:       # noqa: BLE001 — this is the one place that catches all
                 raise _to_gr_error(e, lang(kwargs)) from None
@@ -136,10 +138,20 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            _refuse_non_finite(args, kwargs)
             return fn(*args, **kwargs)
         except Exception as e:           # noqa: BLE001
             raise _to_gr_error(e, lang(kwargs)) from None
     return wrapper
+
+
+def _refuse_non_finite(args: tuple, kwargs: dict) -> None:
+    """Sliders check their range, but NaN passes every comparison: a script can send NaN or inf
+    as JSON. No callback takes them, so they are refused here, once, with a message."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"a number is {value}: every slider and number field needs a finite value "
+                             "within its range")
 
 
 def missing_model(e: Exception, label: str, lang: str) -> str:
@@ -279,3 +291,17 @@ class SafeImage(gr.Image):
             name = getattr(payload, "orig_name", None) or "The file"
             raise gr.Error(f"{name} is not an image we can read ({type(e).__name__}): upload a PNG, JPEG, "
                            "WebP or BMP picture.", print_exception=False) from None
+
+
+class SafeNumber(gr.Number):
+    """gr.Number that refuses NaN and infinity with a clear message. A script can send them as
+    JSON; the stock component fails inside its own rounding with a long internal message."""
+
+    def get_block_name(self) -> str:
+        return "number"
+
+    def preprocess(self, payload):
+        if isinstance(payload, float) and not math.isfinite(payload):
+            raise gr.Error(f"{payload} is not a number this field takes: send a finite whole number between "
+                           f"{self.minimum} and {self.maximum}.", print_exception=False)
+        return super().preprocess(payload)

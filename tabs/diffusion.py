@@ -12,9 +12,9 @@ import time
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         missing_model, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, SafeNumber, StudioContext, ab_panel, ab_result,
+                         learn_accordion, missing_model, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "diffusion"
@@ -204,7 +204,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             shape = gr.Dropdown(list(SHAPES), value="star", label=t("diffusion.shape"))
             colour = gr.Dropdown(list(COLOUR_NAMES), value="purple", label=t("diffusion.colour"))
             n = gr.Slider(1, 16, value=4, step=1, label=t("diffusion.n"))
-            seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label=t("diffusion.seed"))
+            seed = SafeNumber(value=0, precision=0, minimum=0, maximum=2**31 - 1, label=t("diffusion.seed"))
         with gr.Tabs():
             with gr.Tab(t("diffusion.sample_tab"), id="diffusion-sample"):
                 with gr.Row():

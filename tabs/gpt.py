@@ -7,7 +7,7 @@ import time
 
 import gradio as gr
 
-from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, StudioContext, ab_panel, ab_result,
+from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeNumber, StudioContext, ab_panel, ab_result,
                          learn_accordion, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
                          user_errors)
 from tabs.i18n import lang_of, t, text
@@ -279,7 +279,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                 rep = gr.Slider(*LIMITS["repetition_penalty"], value=1.1, step=0.05, label=t("gpt.rep"))
                 beams = gr.Slider(*LIMITS["num_beams"], value=4, step=1, label=t("gpt.beams"), visible=False)
                 with gr.Row():
-                    seed = gr.Number(value=0, precision=0, minimum=LIMITS["seed"][0], maximum=LIMITS["seed"][1],
+                    seed = SafeNumber(value=0, precision=0, minimum=LIMITS["seed"][0], maximum=LIMITS["seed"][1],
                                      label=t("gpt.seed"))
                     use_cache = gr.Checkbox(value=True, label=t("gpt.kv_cache"), info=t("gpt.kv_cache_info"))
         with gr.Accordion(t("gpt.inspector"), open=True):

@@ -104,7 +104,7 @@ class ClipPredictor:
                     f"re-run {card.get('train_command')}") from exc
             arch = card["architecture"]
             return model, (arch["mean"], arch["std"]), card, card["sha256"]
-        where = Path(weights_path).expanduser() if weights_path else local_weights(self.src)
+        where = checkpoints.typed_path(weights_path) if weights_path else local_weights(self.src)
         if where is not None and not where.is_file():
             raise checkpoints.CheckpointError(f"{where} is not a file: point at an open_clip "
                                               "weights file (open_clip_model.safetensors)")
@@ -114,7 +114,8 @@ class ClipPredictor:
         except Exception as exc:   # open_clip raises RuntimeError / OSError / hub errors offline
             if where is None:
                 raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
-            raise checkpoints.CheckpointError(f"could not load {self.src.model_name} from {where}: {exc}") from exc
+            raise checkpoints.CheckpointError(f"could not load {self.src.model_name} from {where} ({type(exc).__name__}): "
+                                              "point at an open_clip weights file (open_clip_model.safetensors)") from exc
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
         norm = (list(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))),
                 list(cfg.get("std", (0.26862954, 0.26130258, 0.27577711))))

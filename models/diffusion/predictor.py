@@ -147,7 +147,7 @@ class DiffusionPredictor:
                     f"{STUDIO_MODEL_ID} does not fit the studio UNet: re-run {card.get('train_command')}") from exc
             return model, dict(card["architecture"]["scheduler"]), card, card["sha256"]
         from diffusers import DDPMPipeline
-        where = Path(model_dir).expanduser() if model_dir else local_dir(self.src)
+        where = checkpoints.typed_path(model_dir) if model_dir else local_dir(self.src)
         if where is not None and not (where / "model_index.json").is_file():
             raise checkpoints.CheckpointError(f"{where} holds no model_index.json: point at a folder "
                                               "written by DDPMPipeline.save_pretrained")

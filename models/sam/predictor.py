@@ -109,7 +109,7 @@ class StudioSamPredictor:
         if self.src.registry_key is None:
             raise ValueError("the studio SAM loads from its checkpoint; pick vit_b, vit_l or vit_h "
                              "to load a SAM file")
-        where = Path(weights_path).expanduser() if weights_path else local_weights(self.src)
+        where = checkpoints.typed_path(weights_path) if weights_path else local_weights(self.src)
         if where is None:
             raise checkpoints.CheckpointError(missing_hint(self.src))
         if not where.is_file():

@@ -69,7 +69,7 @@ class ViTPredictor:
         import_transformers()
         from transformers import ViTForImageClassification
 
-        where = Path(model_path).expanduser() if model_path else local_dir(self.src)
+        where = checkpoints.typed_path(model_path) if model_path else local_dir(self.src)
         kwargs = {}
         if where is None:   # the hub cache, never the network
             where, kwargs = self.src.repo_id, {"local_files_only": True}

@@ -76,13 +76,18 @@ class YoloPredictor:
                 return yolo
             return make(), card, card["sha256"], make
         from ultralytics import YOLO
-        where = Path(weights_path).expanduser() if weights_path else local_weights(self.src)
+        where = checkpoints.typed_path(weights_path) if weights_path else local_weights(self.src)
         if where is None or not where.is_file():
             raise checkpoints.CheckpointError(missing_hint(self.src) if where is None
                                               else f"{where} is not a file: point at a .pt file")
         card = {"model_id": self.src.key, "weights": str(where), "architecture": {"imgsz": 640}}
         make = lambda: YOLO(str(where), task="detect")  # noqa: E731
-        return make(), card, checkpoints.sha256_file(where), make
+        try:
+            yolo = make()
+        except Exception as exc:   # ultralytics fails in many ways on a file that is not its own
+            raise checkpoints.CheckpointError(f"{where} is not ultralytics YOLO weights we can load "
+                                              f"({type(exc).__name__}): point at a yolo11n.pt / yolov8n.pt file") from exc
+        return yolo, card, checkpoints.sha256_file(where), make
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.yolo.model.parameters())
