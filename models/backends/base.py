@@ -167,12 +167,36 @@ def artifact_key(graph: ExportableGraph, runtime: str, runtime_version: str, dev
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
+def hash_record(path: Path) -> Path:
+    """Where the sha256 of a cached artifact is recorded: ``<file>.sha256`` beside it."""
+    return Path(path).with_name(Path(path).name + ".sha256")
+
+
+def artifact_intact(path: Path) -> bool:
+    """True when ``path`` exists and matches the sha256 recorded when it was written. A file
+    with no record, a truncated or edited one, is not used: the caller builds it again."""
+    path, record = Path(path), hash_record(path)
+    if not path.is_file() or not record.is_file():
+        return False
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return record.read_text(encoding="utf-8").strip() == h.hexdigest()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``,
+    then record its sha256 beside it (``hash_record``) for ``artifact_intact``.
 
     Readers see either the old file or the whole new one, never a partial write.
     """
     path = Path(path)
+    _atomic_write(path, data)
+    _atomic_write(hash_record(path), (hashlib.sha256(data).hexdigest() + "\n").encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from .base import (PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, ExportableGraph,
-                   artifact_key, atomic_write_bytes, device_summary, normalize_device, place_module,
-                   to_numpy, to_torch)
+                   artifact_intact, artifact_key, atomic_write_bytes, device_summary, normalize_device,
+                   place_module, to_numpy, to_torch)
 
 ONNX_OPSET = 17
 # Best first. Never hand ORT its default list: here it starts with AzureExecutionProvider.
@@ -117,9 +117,11 @@ class OnnxRuntimeBackend(Backend):
         if precision == "int8":
             return cls.ensure_int8(graph, cache_dir, progress)
         path = cls.onnx_path_for(graph, cache_dir, device, precision)
-        if path.is_file():
+        if artifact_intact(path):
             report(0.8, f"ONNX: reusing {path.name[:12]}… for {graph.name}")
             return path, True
+        if path.is_file():   # truncated, edited or from before hashes were recorded: never used
+            report(0.02, f"ONNX: the cached {path.name[:12]}… failed its sha256 check: exporting again")
         report(0.05, f"ONNX: exporting {graph.name} (opset {ONNX_OPSET}, {precision})")
         start = time.perf_counter()
         cls.export_onnx(graph, path, precision=precision, device=device)
@@ -132,7 +134,7 @@ class OnnxRuntimeBackend(Backend):
         """The cached dynamically quantised copy of the graph's fp32 ONNX file; (path, reused)."""
         report = progress or (lambda fraction, message: None)
         path = cls.onnx_path_for(graph, cache_dir, "cpu", "int8")
-        if path.is_file():
+        if artifact_intact(path):
             report(0.8, f"ONNX: reusing int8 {path.name[:12]}… for {graph.name}")
             return path, True
         fp32_path, _ = cls.ensure_onnx(graph, cache_dir, "cpu", "fp32",

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import (Backend, BackendFailed, ExportableGraph, artifact_key, atomic_write_bytes,
+from .base import (Backend, BackendFailed, ExportableGraph, artifact_intact, artifact_key, atomic_write_bytes,
                    normalize_device, to_torch)
 from .onnxruntime_backend import OnnxRuntimeBackend
 
@@ -210,7 +210,7 @@ class TensorRTBackend(Backend):
         self._progress(1.0, f"TensorRT ready ({self.engine_path.name[:12]}…)")
 
     def _load_cached(self) -> tuple[dict | None, bytes | None]:
-        if not self.engine_path.is_file():
+        if not artifact_intact(self.engine_path):   # missing, or not the bytes that were written
             return None, None
         try:
             header, engine_bytes = read_engine_file(self.engine_path)

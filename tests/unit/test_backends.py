@@ -68,7 +68,7 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path, monkeypatch):
     atomic_write_bytes(target, b"first")
     atomic_write_bytes(target, b"second")
     assert target.read_bytes() == b"second"
-    assert os.listdir(target.parent) == ["model.bin"]
+    assert sorted(os.listdir(target.parent)) == ["model.bin", "model.bin.sha256"]   # the file and its recorded hash
 
     def broken_replace(src, dst):
         raise OSError("disk full")
@@ -77,7 +77,7 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         atomic_write_bytes(target, b"third")
     assert target.read_bytes() == b"second"  # the old file survives a failed write
-    assert os.listdir(target.parent) == ["model.bin"]
+    assert sorted(os.listdir(target.parent)) == ["model.bin", "model.bin.sha256"]
 
 
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
@@ -144,7 +144,7 @@ def test_onnxruntime_matches_eager_and_reuses_its_cached_file(tmp_path, monkeypa
     path = ort_backend.onnx_path
     assert path.parent == tmp_path / graph.name and path.suffix == ".onnx"
     assert len(exports) == 1
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256"]  # no temporary files
     props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert json.loads(props["classes"]) == CLASSES
     assert props["fingerprint"] == graph.fingerprint()
@@ -205,7 +205,7 @@ def test_engine_file_header_round_trip(tmp_path):
     (length,) = struct.unpack("<I", raw[:4])
     assert json.loads(raw[4:4 + length]) == header and raw[4 + length:] == engine
     assert read_engine_file(path) == (header, engine)
-    assert os.listdir(tmp_path) == ["x.engine"]
+    assert sorted(os.listdir(tmp_path)) == ["x.engine", "x.engine.sha256"]
     assert unpack_engine(pack_engine({}, b"")) == ({}, b"")
     for broken in (b"\x01", struct.pack("<I", 99) + b"{}", struct.pack("<I", 2) + b"no", struct.pack("<I", 2) + b"[]"):
         with pytest.raises(ValueError, match="not a studio engine file"):

@@ -66,3 +66,45 @@ def test_callbacks_refuse_non_finite_numbers(bad):
         with pytest.raises(gr.Error, match="finite"):
             call()
     assert calls == [] and callback(10) == "ran"
+
+
+# ------------------------------------------------------------------------------ cached artifacts
+@pytest.mark.parametrize("damage", ["truncate", "edit", "no record"])
+def test_a_damaged_cached_onnx_file_is_rebuilt_not_used(tmp_path, monkeypatch, damage):
+    """Cached artifacts are checked against the sha256 recorded when they were written."""
+    import sys
+
+    import numpy as np
+
+    from models.backends import create_backend
+    from models.backends.base import artifact_intact, hash_record
+    from models.backends.onnxruntime_backend import OnnxRuntimeBackend
+    sys.path.insert(0, str(Path(__file__).parent))
+    import tinybench
+
+    exports = []
+    original = OnnxRuntimeBackend.export_onnx
+
+    def spy(graph, path, *args, **kwargs):
+        exports.append(path)
+        return original(graph, path, *args, **kwargs)
+    monkeypatch.setattr(OnnxRuntimeBackend, "export_onnx", staticmethod(spy))
+    graph, x = tinybench.tiny_graph(), tinybench.image(2)
+    first = create_backend("onnxruntime", graph, cache_dir=tmp_path)
+    path = first.onnx_path
+    assert artifact_intact(path) and hash_record(path).is_file()
+    reused = create_backend("onnxruntime", graph, cache_dir=tmp_path)
+    assert len(exports) == 1 and reused.onnx_path == path            # intact: reused
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "edit":                                             # same size, one byte changed
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    else:
+        hash_record(path).unlink()
+    assert not artifact_intact(path)
+    messages = []
+    again = create_backend("onnxruntime", graph, cache_dir=tmp_path, progress=lambda f, m: messages.append(m))
+    assert len(exports) == 2 and artifact_intact(path)                 # exported again, recorded again
+    assert any("sha256" in m for m in messages)
+    np.testing.assert_allclose(again(image=x)["logits"], first(image=x)["logits"], atol=1e-6)
