@@ -120,7 +120,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
         worker = threading.Thread(target=work, name="runtime-lab", daemon=True)
         worker.start()
-        rows, message = [], text("lab.starting", lang)
+        message = text("lab.starting", lang)
         try:
             while True:
                 try:
@@ -131,8 +131,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                     progress(a, desc=b)
                     message = b
                 elif kind == "rows":
-                    rows = a
-                    yield (gr.update(value=rows, headers=headers), f"⏳ {message}", gr.update(), gr.update(),
+                    yield (gr.update(value=a, headers=headers), f"⏳ {message}", gr.update(), gr.update(),
                            gr.update(), gr.update())
                 else:
                     break

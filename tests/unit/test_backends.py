@@ -21,6 +21,7 @@ from models.backends.tensorrt_backend import (INSTALL_HINT, TensorRTBackend, pac
                                               profile_shapes, read_engine_file, unpack_engine,
                                               write_engine_file)
 from tinybench import CLASSES, image, tiny_graph, tiny_net
+import tinybench
 
 PARITY_ATOL = 1e-4  # fp32 runtimes differ by summation order only
 
@@ -119,14 +120,7 @@ def test_eager_validates_inputs_and_precision():
 
 # -- ONNX Runtime ---------------------------------------------------------------------------
 def test_onnxruntime_matches_eager_and_reuses_its_cached_file(tmp_path, monkeypatch):
-    exports = []
-    original = OnnxRuntimeBackend.export_onnx
-
-    def spy(graph, path, *args, **kwargs):
-        exports.append(path)
-        return original(graph, path, *args, **kwargs)
-
-    monkeypatch.setattr(OnnxRuntimeBackend, "export_onnx", staticmethod(spy))
+    exports = tinybench.count_exports(monkeypatch)
     graph = tiny_graph()
     messages = []
     ort_backend = create_backend("onnxruntime", graph, cache_dir=tmp_path,

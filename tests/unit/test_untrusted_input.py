@@ -78,17 +78,10 @@ def test_a_damaged_cached_onnx_file_is_rebuilt_not_used(tmp_path, monkeypatch, d
 
     from models.backends import create_backend
     from models.backends.base import artifact_intact, hash_record
-    from models.backends.onnxruntime_backend import OnnxRuntimeBackend
     sys.path.insert(0, str(Path(__file__).parent))
     import tinybench
 
-    exports = []
-    original = OnnxRuntimeBackend.export_onnx
-
-    def spy(graph, path, *args, **kwargs):
-        exports.append(path)
-        return original(graph, path, *args, **kwargs)
-    monkeypatch.setattr(OnnxRuntimeBackend, "export_onnx", staticmethod(spy))
+    exports = tinybench.count_exports(monkeypatch)
     graph, x = tinybench.tiny_graph(), tinybench.image(2)
     first = create_backend("onnxruntime", graph, cache_dir=tmp_path)
     path = first.onnx_path

@@ -52,3 +52,15 @@ def top1_agreement(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tu
 def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
     """The spec the bench CLI asks a tab for (device/source are accepted and ignored here)."""
     return BenchSpec(tab="tiny", graph=tiny_graph(), inputs={"image": image()}, task_metric=top1_agreement)
+
+
+def count_exports(monkeypatch) -> list:
+    """Record every ONNX export (the file path) while the test runs: a cache test counts them."""
+    from models.backends.onnxruntime_backend import OnnxRuntimeBackend
+    exports, original = [], OnnxRuntimeBackend.export_onnx
+
+    def spy(graph, path, *args, **kwargs):
+        exports.append(path)
+        return original(graph, path, *args, **kwargs)
+    monkeypatch.setattr(OnnxRuntimeBackend, "export_onnx", staticmethod(spy))
+    return exports
