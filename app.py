@@ -56,6 +56,7 @@ import gradio as gr  # noqa: E402
 from models.images import MAX_UPLOAD_BYTES  # noqa: E402
 from tabs import TABS  # noqa: E402
 from tabs.common import IMPORT_LOCK, StudioContext  # noqa: E402
+from tabs.gradio_fixes import atomic_output_cache  # noqa: E402
 from tabs.i18n import i18n, t  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -94,6 +95,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_demo(ctx: StudioContext) -> gr.Blocks:
     """Build the Blocks with every registered tab (no model loads here unless ctx.preload)."""
+    atomic_output_cache()   # two users getting the same picture must not race on its cached file
     with gr.Blocks(title="Multimodal AI Studio", analytics_enabled=False) as demo:
         gr.Markdown(t("app.title"))
         gr.Markdown(t("app.subtitle"))
@@ -105,6 +107,13 @@ def build_demo(ctx: StudioContext) -> gr.Blocks:
     # light ones (random image, toggles) share this default.
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
+
+
+def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
+    """Serve ``demo`` without blocking (the caller blocks, or a test keeps going)."""
+    demo.launch(server_name=host, server_port=port, share=share, i18n=i18n(), css=studio_css(),
+                theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,
+                max_file_size=MAX_UPLOAD_BYTES, footer_links=[])
 
 
 def warm_imports(ctx: StudioContext) -> None:
@@ -127,10 +136,7 @@ def main(argv=None) -> None:
     ctx = StudioContext(device=args.device, backend=args.backend, threads=args.threads, cache_dir=args.cache_dir,
                         preload=args.preload)
     demo = build_demo(ctx)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, i18n=i18n(), css=studio_css(),
-                theme=gr.themes.Soft(), show_error=True, prevent_thread_lock=True, quiet=True,
-                max_file_size=MAX_UPLOAD_BYTES,
-                footer_links=[])
+    launch(demo, args.host, args.port, share=args.share)
     print(f"Multimodal AI Studio ready on http://{args.host}:{args.port} in {time.perf_counter() - T0:.1f} s "
           f"(device {ctx.device}, {args.threads} torch threads; models load on first use)", flush=True)
     threading.Thread(target=warm_imports, args=(ctx,), daemon=True, name="warm-imports").start()

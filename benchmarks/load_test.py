@@ -29,6 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL_TIMEOUT_S = 300
+SAMPLE_EVERY_S = 15
 
 
 def _picture(path: Path, shape: str, colour: str) -> str:
@@ -139,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         for u in users:
             u.start()
-        for u in users:
-            u.join()
+        series = []                      # (seconds, MB): does memory level off or keep climbing?
+        while any(u.is_alive() for u in users):
+            if pid:
+                series.append((round(time.time() - t0), round(rss_mb(pid))))
+            for u in users:
+                u.join(timeout=max(0.0, SAMPLE_EVERY_S / len(users)))
         wall = time.time() - t0
         rss_end = rss_mb(pid) if pid else None
     finally:
@@ -151,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
               "requests": sum(len(v) for v in results.values()),
               "errors": sum(1 for v in results.values() for _, ok, _ in v if not ok),
               "rss_mb_start": rss_start, "rss_mb_end": rss_end,
-              "rss_growth": (rss_end / rss_start - 1) if rss_start else None, "actions": {}}
+              "rss_growth": (rss_end / rss_start - 1) if rss_start else None, "rss_series_mb": series,
+              "actions": {}}
     for name, rows in sorted(results.items()):
         times = np.array([t for t, ok, _ in rows if ok]) * 1000
         report["actions"][name] = {
@@ -162,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.users} users × {args.minutes:g} min: {report['requests']} requests, {report['errors']} errors; "
           f"server RSS {rss_start or 0:.0f} → {rss_end or 0:.0f} MB"
           + (f" ({report['rss_growth']:+.1%})" if rss_start else ""))
+    if series:
+        print("RSS over the run (s: MB): " + ", ".join(f"{s}: {mb}" for s, mb in series))
     print(f"{'action':<18} {'requests':>8} {'errors':>6} {'p50 ms':>9} {'p95 ms':>9}")
     for name, a in report["actions"].items():
         print(f"{name:<18} {a['requests']:>8} {a['errors']:>6} {a['p50_ms'] or 0:>9.0f} {a['p95_ms'] or 0:>9.0f}"

@@ -132,10 +132,9 @@ def read_card(model_id: str, root: str | Path | None = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_state_dict(model_id: str, root: str | Path | None = None,
-                    verify: bool = True) -> tuple[dict[str, "torch.Tensor"], dict]:
-    """Return (state_dict, card) for a studio checkpoint, verifying the card's sha256."""
-    from safetensors.torch import load_file
+def verified_weights(model_id: str, root: str | Path | None = None, verify: bool = True) -> tuple[Path, dict]:
+    """(weights file, card) of a studio checkpoint; CheckpointError, naming the command that
+    rebuilds it, when the file is missing or (with ``verify``) does not match the card's sha256."""
     card = read_card(model_id, root)
     weights = checkpoint_dir(model_id, root) / "model.safetensors"
     if not weights.exists():
@@ -146,6 +145,14 @@ def load_state_dict(model_id: str, root: str | Path | None = None,
             raise CheckpointError(
                 f"{weights} does not match its card (sha256 {digest[:12]}… ≠ {str(card.get('sha256'))[:12]}…): "
                 f"the file is corrupted or was replaced; re-run: {card.get('train_command')}")
+    return weights, card
+
+
+def load_state_dict(model_id: str, root: str | Path | None = None,
+                    verify: bool = True) -> tuple[dict[str, "torch.Tensor"], dict]:
+    """Return (state_dict, card) for a studio checkpoint, verifying the card's sha256."""
+    from safetensors.torch import load_file
+    weights, card = verified_weights(model_id, root, verify)
     return load_file(str(weights)), card
 
 

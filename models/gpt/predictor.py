@@ -60,16 +60,8 @@ class GPTPredictor:
         from transformers import AutoTokenizer, GPT2LMHeadModel
 
         if self.src.key == "studio" and model_path is None:
-            folder = checkpoints.checkpoint_dir(STUDIO_MODEL_ID, checkpoint_root)
-            card = checkpoints.read_card(STUDIO_MODEL_ID, checkpoint_root)
-            weights = folder / "model.safetensors"
-            if not weights.is_file():
-                raise checkpoints.CheckpointError(f"{weights} is missing: run python training_scripts/train_gpt.py")
-            sha = checkpoints.sha256_file(weights)
-            if sha != card["sha256"]:
-                raise checkpoints.CheckpointError(f"{weights} does not match its card (sha256 {sha[:12]}… vs "
-                                                  f"{card['sha256'][:12]}…): retrain or restore it")
-            where, kwargs = folder, {}
+            weights, card = checkpoints.verified_weights(STUDIO_MODEL_ID, checkpoint_root)
+            where, kwargs, sha = weights.parent, {}, card["sha256"]
         else:
             where = checkpoints.typed_path(model_path) if model_path else local_dir(self.src)
             kwargs = {}

@@ -11,8 +11,6 @@ suppressed): the candidates that pass the confidence threshold, as NMS receives 
 """
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,22 +105,32 @@ class YoloPredictor:
 
     def _export(self, name: str):
         from ultralytics import YOLO
+
+        from models.backends import BACKENDS, BackendFailed, BackendUnavailable
+        from models.backends.base import artifact_intact, atomic_write_bytes
         if name == "tensorrt":
-            from models.backends import BACKENDS
             ok, reason = BACKENDS["tensorrt"].availability(self.device)
             if not ok:
-                from models.backends import BackendUnavailable
                 raise BackendUnavailable(f"TensorRT is unavailable: {reason}")
         fmt, suffix = EXPORT_FORMATS[name]
         target = self.cache_dir / f"{self.src.key}-{self.weights_sha[:16]}-{self.imgsz}{suffix}"
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made = Path(self.yolo.export(format=fmt, imgsz=self.imgsz, device="cpu" if name == "onnxruntime"
-                                         else 0, simplify=True, verbose=False))
-            tmp = target.with_suffix(suffix + ".tmp")
-            shutil.move(str(made), tmp)
-            os.replace(tmp, target)
-        return YOLO(str(target), task="detect")
+        # ultralytics writes its export beside the weights; we keep it in our cache with a recorded
+        # sha256 (as every runtime's artifact), so a truncated or edited file is exported again
+        if not artifact_intact(target):
+            try:
+                made = Path(self.yolo.export(format=fmt, imgsz=self.imgsz, device="cpu" if name == "onnxruntime"
+                                             else 0, simplify=True, verbose=False))
+            except Exception as exc:   # noqa: BLE001 — ultralytics raises many types; the tab shows one message
+                raise BackendFailed(f"ultralytics' {fmt} export of {self.src.key} failed: {type(exc).__name__}: "
+                                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+                                    "(PyTorch eager still works)") from exc
+            atomic_write_bytes(target, made.read_bytes())
+            made.unlink(missing_ok=True)
+        try:
+            return YOLO(str(target), task="detect")
+        except Exception as exc:   # noqa: BLE001
+            raise BackendFailed(f"ultralytics could not load {target.name}: {type(exc).__name__} "
+                                "(PyTorch eager still works)") from exc
 
     # ------------------------------------------------------------------ tasks
     def detect(self, image, runtime: str = "eager", conf: float = 0.25, iou: float = 0.7,

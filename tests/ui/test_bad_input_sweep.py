@@ -8,27 +8,20 @@ anonymous "Error"), and after each action's sweep the server still answers a nor
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from rest_api import Api, clear
 
 pytestmark = pytest.mark.ui
 
-CALL_TIMEOUT_S = 600          # a hang guard for one call on a busy 2-core machine, not a speed test
 MIN_INPUTS = 200              # what the sweep must try in all (issue: "at least 200 malformed inputs")
 NO_INPUTS = {"/stop", "/random_shape"}
 # Defaults that are empty in the UI until a model is described, so the sweep reaches the model
 BASELINE = {("/classify", "layer"): "layer1.0.conv1", ("/feature_maps", "layer"): "layer1.0.conv1"}
-TRACEBACK_MARKS = ("Traceback (most recent call last)", 'File "/', "raise ", "Exception:")
-# Python's own words leaking through: an internal error, not a message written for a user
-INTERNAL_MARKS = ("cannot convert float", "object has no attribute", "NoneType", "invalid literal for",
-                  "unsupported operand", "index out of range", "not subscriptable", "unhashable type",
-                  "takes exactly", "positional argument", "out of bounds for axis")
-ANONYMOUS = "has not enabled verbose error reporting"
 
 
 @pytest.fixture(scope="module")
@@ -102,65 +95,9 @@ def _baseline(api_name: str, param: dict, files: dict[str, Path]):
     return param.get("parameter_default")
 
 
-class Api:
-    """Gradio's REST API: POST /gradio_api/call/<name> with {"data": [...]}, then read the event
-    stream until "complete" or "error". Files are uploaded once to /gradio_api/upload."""
-
-    def __init__(self, base_url: str):
-        import httpx
-        self.base = base_url.rstrip("/")
-        self.http = httpx.Client(timeout=CALL_TIMEOUT_S)
-        self.uploaded: dict[Path, dict] = {}
-
-    def _file(self, path: Path) -> dict:
-        if path not in self.uploaded:
-            with open(path, "rb") as f:
-                r = self.http.post(f"{self.base}/gradio_api/upload", files=[("files", (path.name, f))])
-            r.raise_for_status()
-            self.uploaded[path] = {"path": r.json()[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
-        return self.uploaded[path]
-
-    def _encode(self, value):
-        if isinstance(value, Path):
-            return self._file(value)
-        if isinstance(value, list):
-            return [self._encode(v) for v in value]
-        return value
-
-    def call(self, api_name: str, args: list) -> tuple[str, str | None]:
-        """("ok", None) or ("error", the message the user would see)."""
-        body = json.dumps({"data": [self._encode(a) for a in args]}, allow_nan=True)
-        r = self.http.post(f"{self.base}/gradio_api/call{api_name}", content=body,
-                           headers={"content-type": "application/json"})
-        if r.status_code != 200:
-            return "error", f"HTTP {r.status_code}: {r.text[:300]}"
-        event = None
-        with self.http.stream("GET", f"{self.base}/gradio_api/call{api_name}/{r.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    if event == "complete":
-                        return "ok", None
-                    data = line.split(":", 1)[1].strip()
-                    try:
-                        message = (json.loads(data) or {}).get("error") if data.startswith("{") else json.loads(data)
-                    except ValueError:
-                        message = data
-                    return "error", message or ""
-        return "error", f"the event stream ended without a result (last event {event!r})"
-
-
 @pytest.fixture(scope="module")
 def api(studio_url):
     return Api(studio_url)
-
-
-def clear(message: str | None) -> bool:
-    """A message written for a user: present, not Gradio's anonymous one, no traceback, no
-    Python internals."""
-    return bool(message) and ANONYMOUS not in message and message.strip() != "Error" and not any(
-        m in message for m in TRACEBACK_MARKS + INTERNAL_MARKS)
 
 
 def test_every_action_answers_malformed_input_clearly(client, api, files):

@@ -64,3 +64,45 @@ def test_start_up_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+
+def test_a_cached_output_picture_being_downloaded_is_never_rewritten(tmp_path):
+    """The load test's closed connections: gradio rewrote a content-addressed output file in
+    place (truncate, then write) while another user's download of the same picture was reading
+    it. Readers race writers of the same picture here; every read must see the whole file."""
+    import threading
+
+    import numpy as np
+    from gradio import processing_utils as pu
+
+    import app
+    app.build_demo(StudioContext())             # applies tabs.gradio_fixes.atomic_output_cache
+    picture = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    path = pu.save_img_array_to_cache(picture, str(tmp_path), format="png")
+    whole = Path(path).read_bytes()
+    short_reads, done = [], threading.Event()
+
+    def write():
+        for _ in range(150):
+            assert pu.save_img_array_to_cache(picture, str(tmp_path), format="png") == path
+
+    def read():
+        while not done.is_set():
+            data = Path(path).read_bytes()
+            if data != whole:
+                short_reads.append(len(data))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for th in readers + writers:
+        th.start()
+    for th in writers:
+        th.join()
+    done.set()
+    for th in readers:
+        th.join()
+    assert short_reads == []                       # the stock writer gave hundreds of short reads
+    assert [p.name for p in Path(path).parent.iterdir()] == [Path(path).name]   # no staging file left
+    other = pu.save_bytes_to_cache(b"abc", "note.txt", str(tmp_path))
+    assert Path(other).read_bytes() == b"abc"
