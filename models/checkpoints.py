@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from models import limits
+
 # torch and safetensors are imported where used: the UI imports this module at start-up and
 # should not pay for torch before a model is needed.
 
@@ -42,7 +44,7 @@ class CheckpointError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- typed paths
-MAX_PATH_CHARS = 1024
+MAX_PATH_CHARS = limits.MAX_PATH_CHARS
 # Folders a path typed in a tab may point into. A public server must not open whatever a stranger
 # names (/etc/passwd, /proc/...): weights live in the studio's folder, the user's home (caches,
 # downloads), the temp folder (uploads, tests) and any folder named by a STUDIO_*_DIR variable

@@ -9,9 +9,9 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result,
-                         learn_accordion, missing_model, progress_adapter, runtime_choices, runtime_picker,
-                         static_runtime_choices, user_errors)
+from tabs.common import (BENCH, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, heavy_queue,
+                         learn_accordion, limits_note, missing_model, progress_adapter, runtime_choices,
+                         runtime_picker, static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "attention"
@@ -299,6 +299,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     shape_examples = [str(p) for p in shape_example_paths()]
     with gr.Tab(t("attention.tab"), id=NAME) as tab:
         gr.Markdown(t("attention.intro"))
+        limits_note("attention")
         runtime = runtime_picker(ctx, choices)
         with gr.Tabs():
             with gr.Tab(t("attention.image_tab"), id="attention-image"):
@@ -410,7 +411,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         query = gr.State(None)
 
         # ------------------------------------------------------------------ events
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
         view_inputs = [image_state, layer, head, average, query]

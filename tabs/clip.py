@@ -12,8 +12,9 @@ import time
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         missing_model, runtime_choices, runtime_picker, static_runtime_choices, user_errors)
+from tabs.common import (BENCH, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, heavy_queue, learn_accordion,
+                         limits_note, missing_model, runtime_choices, runtime_picker, static_runtime_choices,
+                         user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "clip"
@@ -265,6 +266,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     shape_examples = [str(p) for p in shape_example_paths()]
     with gr.Tab(t("clip.tab"), id=NAME) as tab:
         gr.Markdown(t("clip.intro"))
+        limits_note("clip")
         with gr.Row():
             source = gr.Dropdown([(s.label, k) for k, s in CLIP_SOURCES.items()], value="studio",
                                  label=t("common.source"), scale=2)
@@ -352,7 +354,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         batch_state = gr.State(None)
 
         # ------------------------------------------------------------------ events
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
         model_inputs = [source, weights_path, runtime]

@@ -7,15 +7,15 @@ import time
 import gradio as gr
 import numpy as np
 
-from models import viz
-from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result,
-                         learn_accordion, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+from models import limits, viz
+from tabs.common import (BENCH, RUNTIME_LABELS, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, heavy_queue,
+                         learn_accordion, limits_note, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "cnn"
 DISPLAY_PX = 256          # small model inputs are enlarged (nearest) to this for display
-MAX_CHANNELS = 32         # feature-map channels drawn in the grid
+MAX_CHANNELS = limits.MAX_CHANNELS
 ATTR_METHODS = ("Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion")
 DEFAULT_LAYER = "layer1.0.conv1"
 
@@ -165,6 +165,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     # ------------------------------------------------------------------ layout
     with gr.Tab(t("cnn.tab"), id=NAME) as tab:
         gr.Markdown(t("cnn.intro"))
+        limits_note("cnn")
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
                 image = SafeImage(label=t("cnn.input"), type="numpy", sources=["upload", "clipboard"],
@@ -229,7 +230,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         described = [source_status, layer, table, table_note, filters, filters_note, runtime, ab.a, ab.b]
         analysed = [label, model_view, run_status, fmap, rf_view, fmap_info]
         analyse_inputs = [image, source, weights_path, runtime, layer]
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
 
         def on_source(source_key):
             return gr.update(visible=source_key != "studio")

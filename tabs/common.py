@@ -19,10 +19,17 @@ from tabs.i18n import lang_of, t, text
 
 log = logging.getLogger("studio")
 
-# Concurrency groups (see app.py): heavy model work runs one at a time per group so a slow
-# request (an attribution, a bench) cannot starve the whole studio.
+# Concurrency groups (see app.py). Each tab's model work has its own queue, one job at a time
+# (heavy_queue): a 1,000-step diffusion run holds up the next diffusion run, not a CNN click in
+# another tab. Benchmarks (A/B panels, the Runtime lab) share one queue, one at a time in the whole
+# studio: they time the machine, and two at once would time each other.
 HEAVY = "heavy"
 BENCH = "bench"
+
+
+def heavy_queue(tab: str) -> dict:
+    """Event keyword arguments that put a tab's model work in its own one-at-a-time queue."""
+    return dict(concurrency_id=f"{HEAVY}-{tab}", concurrency_limit=1)
 
 
 # The runtimes every tab offers (models.backends.BACKENDS, whose labels a test keeps equal). Listed
@@ -188,6 +195,12 @@ def runtime_choices(device: str) -> list[tuple[str, str]]:
 def runtime_picker(ctx: StudioContext, choices: list[tuple[str, str]]) -> gr.Dropdown:
     return gr.Dropdown(choices=choices, value=ctx.backend, label=t("common.runtime"),
                        info=t("common.runtime_info"), interactive=True)
+
+
+def limits_note(tab: str) -> gr.Markdown:
+    """The tab's limits as one small line (tabs/i18n_limits.py, from models.limits), so that
+    nobody discovers them through an error message."""
+    return gr.Markdown(t(f"{tab}.limits"), elem_classes=["studio-limits"])
 
 
 def learn_accordion(key: str) -> gr.Accordion:

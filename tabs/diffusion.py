@@ -12,9 +12,10 @@ import time
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, SafeNumber, StudioContext, ab_panel, ab_result,
-                         learn_accordion, missing_model, progress_adapter, runtime_choices, runtime_picker,
-                         static_runtime_choices, user_errors)
+from models import limits
+from tabs.common import (BENCH, ModelPool, SafeImage, SafeNumber, StudioContext, ab_panel, ab_result, heavy_queue,
+                         learn_accordion, limits_note, missing_model, progress_adapter, runtime_choices,
+                         runtime_picker, static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "diffusion"
@@ -193,6 +194,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     # ------------------------------------------------------------------ layout
     with gr.Tab(t("diffusion.tab"), id=NAME) as tab:
         gr.Markdown(t("diffusion.intro"))
+        limits_note("diffusion")
         with gr.Row():
             source = gr.Dropdown([(s.label, k) for k, s in DIFFUSION_SOURCES.items()], value="studio",
                                  label=t("common.source"), scale=2)
@@ -203,14 +205,15 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         with gr.Row():
             shape = gr.Dropdown(list(SHAPES), value="star", label=t("diffusion.shape"))
             colour = gr.Dropdown(list(COLOUR_NAMES), value="purple", label=t("diffusion.colour"))
-            n = gr.Slider(1, 16, value=4, step=1, label=t("diffusion.n"))
+            n = gr.Slider(1, limits.DIFFUSION_MAX_IMAGES, value=4, step=1, label=t("diffusion.n"))
             seed = SafeNumber(value=0, precision=0, minimum=0, maximum=2**31 - 1, label=t("diffusion.seed"))
         with gr.Tabs():
             with gr.Tab(t("diffusion.sample_tab"), id="diffusion-sample"):
                 with gr.Row():
                     sampler = gr.Radio([(i.label, k) for k, i in SAMPLERS.items()], value="ddim",
                                        label=t("diffusion.sampler"), elem_id="diffusion-sampler")
-                    steps = gr.Slider(2, 1000, value=50, step=1, label=t("diffusion.steps"), elem_id="diffusion-steps")
+                    steps = gr.Slider(limits.DIFFUSION_MIN_STEPS, limits.DIFFUSION_MAX_STEPS,
+                                      value=50, step=1, label=t("diffusion.steps"), elem_id="diffusion-steps")
                 with gr.Row():
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=3.0, step=0.5, label=t("diffusion.guidance"))
                     eta = gr.Slider(0, 1, value=0, step=0.05, label=t("diffusion.eta"))
@@ -247,7 +250,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         learn_accordion("diffusion.learn")
 
         frames = gr.State(None)
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
         model_inputs = [source, model_path]

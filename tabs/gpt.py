@@ -7,9 +7,9 @@ import time
 
 import gradio as gr
 
-from tabs.common import (BENCH, HEAVY, RUNTIME_LABELS, ModelPool, SafeNumber, StudioContext, ab_panel, ab_result,
-                         learn_accordion, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+from tabs.common import (BENCH, RUNTIME_LABELS, ModelPool, SafeNumber, StudioContext, ab_panel, ab_result, heavy_queue,
+                         learn_accordion, limits_note, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "gpt"
@@ -251,6 +251,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     # ------------------------------------------------------------------ layout
     with gr.Tab(t("gpt.tab"), id=NAME) as tab:
         gr.Markdown(t("gpt.intro"))
+        limits_note("gpt")
         with gr.Row():
             with gr.Column(scale=2, min_width=360):
                 prompt = gr.Textbox(label=t("gpt.prompt"), value=EXAMPLES[0], lines=4, max_lines=12,
@@ -297,7 +298,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         position = gr.State(None)
 
         # ------------------------------------------------------------------ events
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         model_inputs = [source, model_path]
         controls = [decoding, max_new, temperature, top_k, top_p, rep, beams, seed, use_cache]

@@ -312,6 +312,7 @@ from tabs.i18n_attention import ATTENTION_STRINGS  # noqa: E402
 from tabs.i18n_clip import CLIP_STRINGS  # noqa: E402
 from tabs.i18n_diffusion import DIFFUSION_STRINGS  # noqa: E402
 from tabs.i18n_lab import LAB_STRINGS  # noqa: E402
+from tabs.i18n_limits import LIMIT_STRINGS  # noqa: E402
 from tabs.i18n_sam import SAM_STRINGS  # noqa: E402
 from tabs.i18n_yolo import YOLO_STRINGS  # noqa: E402
 
@@ -321,6 +322,7 @@ STRINGS.update(YOLO_STRINGS)
 STRINGS.update(SAM_STRINGS)
 STRINGS.update(DIFFUSION_STRINGS)
 STRINGS.update(LAB_STRINGS)
+STRINGS.update(LIMIT_STRINGS)
 
 
 def i18n() -> gr.I18n:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from tabs.common import BENCH, ModelPool, StudioContext, learn_accordion, user_errors
+from models import limits
+from tabs.common import BENCH, ModelPool, StudioContext, learn_accordion, limits_note, user_errors
 from tabs.i18n import lang_of, t, text
 
 NAME = "lab"
@@ -164,6 +165,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     # ------------------------------------------------------------------ layout
     with gr.Tab(t("lab.tab"), id=NAME) as tab:
         gr.Markdown(t("lab.intro"))
+        limits_note("lab")
         with gr.Row():
             graphs = gr.CheckboxGroup([(label, key) for key, label in GRAPH_LABELS.items()], value=["cnn"],
                                       label=t("lab.graphs"), scale=3, elem_id="lab-graphs")
@@ -175,7 +177,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         with gr.Row():
             batches = gr.CheckboxGroup(BATCH_CHOICES, value=["1", "8"], label=t("lab.batches"),
                                        info=t("lab.batches_info"), elem_id="lab-batches")
-            runs = gr.Slider(3, 200, value=20, step=1, label=t("lab.runs"))
+            runs = gr.Slider(3, limits.LAB_MAX_RUNS, value=20, step=1, label=t("lab.runs"))
             warmup = gr.Slider(0, 20, value=3, step=1, label=t("lab.warmup"))
         with gr.Row():
             run_btn = gr.Button(t("lab.run"), variant="primary", elem_id="lab-run")

@@ -14,16 +14,17 @@ import json
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         missing_model, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+from models import limits
+from tabs.common import (BENCH, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, heavy_queue, learn_accordion,
+                         limits_note, missing_model, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "sam"
 SCENE_PX = 256
 CANVAS_PX = 440            # on-screen height of the clickable picture
 THUMB_PX = 160
-MAX_PROMPT_CHARS = 4000
+MAX_PROMPT_CHARS = limits.SAM_MAX_PROMPT_CHARS
 EMPTY_PROMPT = '{"points": [], "box": null}'
 PROMPT_EXAMPLE = '{"points": [[120, 80, 1]], "box": null}'
 
@@ -300,6 +301,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
     first = example_scene(0).image
     with gr.Tab(t("sam.tab"), id=NAME) as tab:
         gr.Markdown(t("sam.intro"))
+        limits_note("sam")
         with gr.Row():
             source = gr.Dropdown([(s.label, k) for k, s in SAM_SOURCES.items()], value="studio",
                                  label=t("common.source"), scale=2)
@@ -349,7 +351,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         history = gr.State([])
         result = gr.State(None)
 
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
         model_inputs = [source, weights_path, runtime]

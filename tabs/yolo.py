@@ -8,9 +8,9 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
-from tabs.common import (BENCH, HEAVY, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, learn_accordion,
-                         missing_model, progress_adapter, runtime_choices, runtime_picker, static_runtime_choices,
-                         user_errors)
+from tabs.common import (BENCH, ModelPool, SafeImage, StudioContext, ab_panel, ab_result, heavy_queue, learn_accordion,
+                         limits_note, missing_model, progress_adapter, runtime_choices, runtime_picker,
+                         static_runtime_choices, user_errors)
 from tabs.i18n import lang_of, t, text
 
 NAME = "yolo"
@@ -110,6 +110,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
 
     with gr.Tab(t("yolo.tab"), id=NAME) as tab:
         gr.Markdown(t("yolo.intro"))
+        limits_note("yolo")
         with gr.Row():
             source = gr.Dropdown([(s.label, k) for k, s in YOLO_SOURCES.items()], value="studio",
                                  label=t("common.source"), scale=2)
@@ -140,7 +141,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
         ab = ab_panel(ctx, choices)
         learn_accordion("yolo.learn")
 
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=1)
+        heavy = heavy_queue(NAME)
         hidden = dict(api_visibility="undocumented")
         private = dict(api_visibility="private")
         detect_inputs = [image, conf, iou, wanted, source, weights_path, runtime]

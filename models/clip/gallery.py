@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models import limits
+
 GALLERY_SIZES = (120, 480, 1000)     # the tab's choices; embedding 1,000 pictures takes seconds
 HELD_OUT_SHARE = 0.25                # a quarter of the gallery shows held-out pairs
 GALLERY_SEED = 11                    # not the training seed: none of these pictures was trained on
-MAX_UPLOADS = 200                    # pictures a learner may index at once
+MAX_UPLOADS = limits.CLIP_MAX_UPLOADS
 
 
 @dataclass

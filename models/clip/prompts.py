@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-MAX_LABELS = 64        # bars stay readable and one text-tower batch stays small
-MAX_TEMPLATES = 16
-MAX_LABEL_CHARS = 60
+from models import limits
+
+MAX_LABELS = limits.CLIP_MAX_LABELS
+MAX_TEMPLATES = limits.CLIP_MAX_TEMPLATES
+MAX_LABEL_CHARS = limits.CLIP_MAX_LABEL_CHARS
 
 # Sizes and positions the studio CLIP's captions use: averaging over them leaves colour + shape.
 STUDIO_TEMPLATES: tuple[str, ...] = (

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from models import checkpoints
+from models import checkpoints, limits
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.diffusion.modeling import NULL_CLASS, UNetGraph, build_unet, class_id, num_parameters
@@ -33,7 +33,7 @@ from models.diffusion.sources import (STUDIO_MODEL_ID, DiffusionSource, local_di
 from models.images import load_image
 
 Progress = Callable[[float, str], None]
-MAX_IMAGES = 16           # pictures per sample() call (the tab's grid)
+MAX_IMAGES = limits.DIFFUSION_MAX_IMAGES
 GRAPH_BATCH = 256         # largest UNet batch (TensorRT profile): 128 pictures with guidance
 DEFAULT_GUIDANCE = 3.0    # classifier-free guidance the card is measured at
 COLOUR_MATCH = 60.0       # RGB distance to a palette colour that makes a pixel "object-coloured"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models import limits
+
 # The training schedule of the studio model. A cosine ᾱ_t (Nichol & Dhariwal) keeps a 32 px
 # picture recognisable for longer than the linear one, which is pure noise for the last ~20 %
 # of its steps at this size. Its last step is extreme, though: ᾱ_999 ≈ 2e-9 (σ ≈ 20,000), and a
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 TRAINING_SCHEDULER: dict = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
                                 prediction_type="epsilon", clip_sample=True, timestep_spacing="leading")
 
-MIN_STEPS = 2                 # one step is not a walk (and DPM-Solver's multistep needs two)
-MAX_GUIDANCE = 20.0           # beyond ~10 pictures saturate; the slider stops well past that
+MIN_STEPS = limits.DIFFUSION_MIN_STEPS
+MAX_GUIDANCE = limits.DIFFUSION_MAX_GUIDANCE
 ETA_RANGE = (0.0, 1.0)        # DDIM: 0 deterministic, 1 as noisy as DDPM
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models import checkpoints
+from models import checkpoints, limits
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.gpt.generation import Decoder, GenerationSettings, GenerationUpdate, backend_step
@@ -24,7 +24,7 @@ from models.gpt.sources import STUDIO_MODEL_ID, GPTSource, local_dir, missing_hi
 from models.gpt.text import Detokenizer, Prompt, fit_prompt, token_pieces
 
 Progress = Callable[[float, str], None]
-MAX_PROMPT_CHARS = 20_000   # longer input is refused before tokenising (the API, not the UI box)
+MAX_PROMPT_CHARS = limits.GPT_MAX_PROMPT_CHARS
 
 
 @dataclass

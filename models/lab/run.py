@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from models import limits
 from models.backends import BACKENDS
 from models.bench import BENCH_TABS, BenchSpec, machine_info, run_bench, with_batch
 
@@ -26,8 +27,8 @@ LAB_GRAPHS: tuple[str, ...] = tuple(k for k in BENCH_TABS if k != "diffusion-run
 # Graphs whose first input is a batch of images: these get the throughput-vs-batch curve
 IMAGE_GRAPHS: frozenset[str] = frozenset({"cnn", "attention", "yolo", "sam-encoder", "clip-image", "diffusion"})
 BATCHES = (1, 8, 32)
-MAX_BATCH = 64            # a public server's memory: 64 copies of SAM's encoder input is ~50 MB
-MAX_RUNS = 200
+MAX_BATCH = limits.LAB_MAX_BATCH
+MAX_RUNS = limits.LAB_MAX_RUNS
 REFERENCE_PRECISION = "fp32"
 
 

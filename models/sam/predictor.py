@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models import checkpoints
+from models import checkpoints, limits
 from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.images import load_image
@@ -32,9 +32,9 @@ from models.sam.sources import STUDIO_MODEL_ID, SamSource, local_weights, missin
 
 Progress = Callable[[float, str], None]
 EMBEDDING_CACHE_SIZE = 8    # images x runtimes whose embeddings are kept (a studio one is 128 KB)
-MAX_POINTS = 32             # clicks per prompt
-MAX_PROMPTS = 64            # prompts per decoder call (the generator's points_per_batch)
-MAX_POINTS_PER_SIDE = 32    # "segment everything" grid (32 x 32 = 1,024 prompts)
+MAX_POINTS = limits.SAM_MAX_POINTS
+MAX_PROMPTS = limits.SAM_MAX_PROMPTS
+MAX_POINTS_PER_SIDE = limits.SAM_MAX_POINTS_PER_SIDE
 
 
 @dataclass

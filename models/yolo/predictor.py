@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models import checkpoints
+from models import checkpoints, limits
 from models.images import load_image
 from models.yolo.modeling import build_yolo, load_state
 from models.yolo.offline import ultralytics_module
@@ -25,7 +25,7 @@ from models.yolo.sources import STUDIO_MODEL_ID, YoloSource, local_weights, miss
 
 RUNTIMES = ("eager", "compiled", "onnxruntime", "tensorrt")
 EXPORT_FORMATS = {"onnxruntime": ("onnx", ".onnx"), "tensorrt": ("engine", ".engine")}
-MAX_DET = 300
+MAX_DET = limits.MAX_DET
 
 
 @dataclass

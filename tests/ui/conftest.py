@@ -92,3 +92,26 @@ def page(browser, studio_url):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
+
+
+@pytest.fixture(scope="module")
+def launch():
+    """launch(cache_dir, checkpoint_root) -> a rest_api.Api on a new studio served from this
+    process (app.build_demo + app.launch, as `python app.py` does), with fresh model pools, so a
+    test can inject faults into it; every studio is closed at the end of the module."""
+    import app
+    from rest_api import Api
+    from tabs.common import StudioContext
+    demos = []
+
+    def start(cache_dir: Path, checkpoint_root: Path) -> Api:
+        ctx = StudioContext(threads=app.default_threads(), cache_dir=cache_dir, checkpoint_root=checkpoint_root)
+        demo = app.build_demo(ctx)
+        port = _free_port()
+        app.launch(demo, "127.0.0.1", port)
+        demos.append(demo)
+        return Api(f"http://127.0.0.1:{port}/")
+
+    yield start
+    for demo in demos:
+        demo.close()

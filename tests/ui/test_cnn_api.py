@@ -2,7 +2,6 @@
 bad inputs get a clear message (no traceback text) and the next normal request still works."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -3,14 +3,14 @@ weights, a studio checkpoint that fails to load. Each tab's everyday action must
 happened (a clear message, no traceback), keep working on another runtime or source, recover
 once the fault is gone (no failure is remembered), and leave the other tabs unaffected.
 
-The studio runs in this process (app.build_demo + app.launch, as `python app.py` does) so that
-faults can be injected into it: monkeypatched functions and damaged files.
+The studio runs in this process (the `launch` fixture: app.build_demo + app.launch, as
+`python app.py` does) so that faults can be injected into it: monkeypatched functions and
+damaged files.
 """
 from __future__ import annotations
 
 import json
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,33 +54,6 @@ def _actions(picture: Path) -> dict[str, Action]:
         "gpt": Action("/generate", ["ROMEO.\n", "studio", "", "eager", "greedy", 8, 0.8, 40, 0.95, 1.1, 2, 0, True],
                       1, 3, "gpt2", "gpt-shakespeare"),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def launch():
-    """launch(cache_dir, checkpoint_root) -> an Api on a new in-process studio with fresh model
-    pools; every studio is closed at the end of the module."""
-    import app
-    from tabs.common import StudioContext
-    demos = []
-
-    def start(cache_dir: Path, checkpoint_root: Path) -> Api:
-        ctx = StudioContext(threads=app.default_threads(), cache_dir=cache_dir, checkpoint_root=checkpoint_root)
-        demo = app.build_demo(ctx)
-        port = _free_port()
-        app.launch(demo, "127.0.0.1", port)
-        demos.append(demo)
-        return Api(f"http://127.0.0.1:{port}/")
-
-    yield start
-    for demo in demos:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -106,3 +106,23 @@ def test_a_cached_output_picture_being_downloaded_is_never_rewritten(tmp_path):
     assert [p.name for p in Path(path).parent.iterdir()] == [Path(path).name]   # no staging file left
     other = pu.save_bytes_to_cache(b"abc", "note.txt", str(tmp_path))
     assert Path(other).read_bytes() == b"abc"
+
+
+def test_every_tab_shows_its_limits_taken_from_models_limits():
+    """Limits are explicit constants (models/limits.py) shown in each tab, in both languages."""
+    import app
+    from models import limits
+    demo = app.build_demo(StudioContext())
+    shown = {str(getattr(b.value, "key", b.value)) for b in demo.blocks.values() if isinstance(b, gr.Markdown)}
+    for module in TABS:
+        tab = module.split(".")[-1]
+        assert f'"key": "{tab}.limits"' in " ".join(shown), tab
+    en, zh = STRINGS["cnn.limits"]
+    assert f"{limits.MAX_IMAGE_SIDE:,} px" in en and f"{limits.MAX_UPLOAD_MB} MB" in en and "4,096" in zh
+    assert f"{limits.GPT_LIMITS['max_new_tokens'][1]} new tokens" in STRINGS["gpt.limits"][0]
+    # the enforced limits are these very constants, not copies that could drift apart
+    from models.clip import gallery, prompts
+    from models.diffusion import predictor as diffusion
+    from models.sam import predictor as sam
+    assert (sam.MAX_POINTS, prompts.MAX_LABELS, gallery.MAX_UPLOADS, diffusion.MAX_IMAGES) == (
+        limits.SAM_MAX_POINTS, limits.CLIP_MAX_LABELS, limits.CLIP_MAX_UPLOADS, limits.DIFFUSION_MAX_IMAGES)

@@ -16,7 +16,6 @@ from models.backends import (BACKENDS, BackendUnavailable, ExportableGraph, arti
                              atomic_write_bytes, availability_table, backend_names, create_backend,
                              default_cache_dir)
 from models.backends.compiled import CompiledBackend
-from models.backends.onnxruntime_backend import OnnxRuntimeBackend
 from models.backends.tensorrt_backend import (INSTALL_HINT, TensorRTBackend, pack_engine,
                                               profile_shapes, read_engine_file, unpack_engine,
                                               write_engine_file)

@@ -4,7 +4,6 @@ on new renders of seen pairs and on the held-out pairs), and finds pictures by t
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from models import checkpoints
-from models.gpt.generation import Decoder, GenerationSettings, backend_step
+from models.gpt.generation import Decoder, GenerationSettings
 from models.gpt.modeling import STUDIO_GPT_CONFIG, DecodeStep, build_gpt, empty_past
 from models.gpt.predictor import GPTPredictor
 from models.gpt.text import Detokenizer, fit_prompt, token_pieces

@@ -10,7 +10,6 @@ import jsonschema
 import numpy as np
 import onnx
 import pytest
-import torch
 
 import tinybench
 from models import bench
