@@ -47,9 +47,16 @@ class CheckpointError(RuntimeError):
 MAX_PATH_CHARS = limits.MAX_PATH_CHARS
 # Folders a path typed in a tab may point into. A public server must not open whatever a stranger
 # names (/etc/passwd, /proc/...): weights live in the studio's folder, the user's home (caches,
-# downloads), the temp folder (uploads, tests) and any folder named by a STUDIO_*_DIR variable
-# or listed in STUDIO_PATH_ROOTS (os.pathsep-separated).
+# downloads), the temp folder (tests, scratch) and any folder named by a STUDIO_*_DIR variable
+# or listed in STUDIO_PATH_ROOTS (os.pathsep-separated). Never gradio's upload folder, though.
 PATH_ROOT_ENV = "STUDIO_PATH_ROOTS"
+
+
+def upload_folder() -> Path:
+    """Where gradio keeps what anyone uploads to this server (gradio.utils.get_upload_folder,
+    without importing gradio). A stranger can put any file there, including a pickle that runs
+    code when loaded (ultralytics' .pt files are pickles), so no weights are read from it."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").expanduser().resolve()
 
 
 def allowed_path_roots() -> list[Path]:
@@ -75,6 +82,11 @@ def typed_path(text: str | Path) -> Path:
         raise CheckpointError(f"{raw} is outside the folders the studio reads weights from (the studio's "
                               f"folder, your home and temp folders, $STUDIO_*_DIR): move the weights there or "
                               f"add the folder to ${PATH_ROOT_ENV}")
+    uploads = upload_folder()
+    if resolved == uploads or resolved.is_relative_to(uploads):
+        raise CheckpointError(f"{raw} is in this server's upload folder: weights are never loaded from files "
+                              "uploaded to it (a weights file can carry code). Put them in the studio's folder "
+                              f"or a $STUDIO_*_DIR on the machine")
     return resolved
 
 

@@ -42,6 +42,34 @@ def test_a_symlink_out_of_an_allowed_folder_is_refused(tmp_path):
         typed_path(str(link / "passwd"))
 
 
+def test_no_weights_are_read_from_the_upload_folder(tmp_path, monkeypatch):
+    """Anyone can upload any file to a gradio server (it lands in the upload folder, inside the
+    temp folder), then type its path in a weights box. ultralytics' .pt files are pickles: a
+    planted one would run code when YOLO loads it. It is refused before anything opens it."""
+    import pickle
+
+    from models.yolo.predictor import YoloPredictor
+    uploads = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    planted = uploads / "0123abcd" / "yolo11n.pt"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(CheckpointError, match="upload folder"):
+        typed_path(str(planted))
+    with pytest.raises(CheckpointError, match="upload folder"):
+        YoloPredictor("yolo11n", weights_path=str(planted))
+    assert not marker.exists()
+    elsewhere = tmp_path / "weights.pt"          # the same temp folder outside uploads stays allowed
+    elsewhere.write_bytes(b"x")
+    assert typed_path(str(elsewhere)) == elsewhere.resolve()
+
+
 def test_studio_path_roots_adds_a_folder(monkeypatch):
     with pytest.raises(CheckpointError):
         typed_path("/usr/share")
