@@ -42,4 +42,17 @@ def ultralytics_module():
     torch.set_num_threads(threads)
     if SETTINGS.get("sync", False):
         SETTINGS.update({"sync": False})
+    _give_pillow_its_open_back()
     return ultralytics
+
+
+def _give_pillow_its_open_back() -> None:
+    """ultralytics replaces ``PIL.Image.open`` for the whole process on import: when Pillow cannot
+    identify a file, its version tries to pip-install pi-heif (online) or raises
+    ModuleNotFoundError (offline), so every tab's "this file is not a picture" message turned into
+    an internal error once YOLO had loaded. The studio reads pictures with Pillow's own function."""
+    from PIL import Image
+    from ultralytics.utils import patches
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is getattr(patches, "image_open", None):
+        Image.open = original

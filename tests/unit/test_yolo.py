@@ -134,3 +134,20 @@ def test_quick_training_writes_a_loadable_card(tmp_path):
     p = YoloPredictor("studio", checkpoint_root=tmp_path / "ckpt", cache_dir=tmp_path / "cache")
     assert p.names[3] == "star"
     p.detect(make_scene(0, 0, "val", 256).image, conf=0.05)
+
+
+def test_importing_ultralytics_leaves_pillow_reading_pictures_as_before(tmp_path):
+    """ultralytics patches PIL.Image.open process-wide; after the studio imports it, a file that
+    is not a picture must still give the studio's BadImage message (it gave ModuleNotFoundError:
+    pi_heif, and online it would have pip-installed a package inside the server)."""
+    from PIL import Image
+
+    from models.images import BadImage, load_image
+    from models.yolo.offline import ultralytics_module
+    ultralytics_module()
+    from ultralytics.utils import patches
+    assert Image.open is not patches.image_open
+    text = tmp_path / "a.png"
+    text.write_text("not a picture\n")
+    with pytest.raises(BadImage):
+        load_image(str(text))
