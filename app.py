@@ -62,6 +62,7 @@ from tabs.i18n import i18n, t  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 M_ARENA_MAX = -8        # glibc's mallopt parameter number (malloc.h)
 MALLOC_ARENAS = 2
+CACHE_CLEANUP = (3600, 24 * 3600)   # gradio's delete_cache: (every s, files older than s)
 CSS = """
 .gradio-container {max-width: 1400px !important}
 footer {visibility: hidden}
@@ -99,7 +100,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build_demo(ctx: StudioContext) -> gr.Blocks:
     """Build the Blocks with every registered tab (no model loads here unless ctx.preload)."""
     atomic_output_cache()   # two users getting the same picture must not race on its cached file
-    with gr.Blocks(title="Multimodal AI Studio", analytics_enabled=False) as demo:
+    # uploads and output pictures pile up in gradio's cache folder on a server that runs for weeks:
+    # every hour, drop those not used for a day (examples and defaults are kept by gradio)
+    with gr.Blocks(title="Multimodal AI Studio", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(t("app.title"))
         gr.Markdown(t("app.subtitle"))
         with gr.Tabs():

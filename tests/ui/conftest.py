@@ -107,6 +107,9 @@ def launch():
     def start(cache_dir: Path, checkpoint_root: Path) -> Api:
         ctx = StudioContext(threads=app.default_threads(), cache_dir=cache_dir, checkpoint_root=checkpoint_root)
         demo = app.build_demo(ctx)
+        # these studios share gradio's cache folder with the session's `python app.py`: closing one
+        # must not delete files (content-addressed, so shared) that the other still serves
+        demo.delete_cache = None
         port = _free_port()
         app.launch(demo, "127.0.0.1", port)
         demos.append(demo)
