@@ -29,7 +29,7 @@ import torch
 
 from models.agreement import compare_outputs
 from models.backends import BACKENDS, backend_names, create_backend
-from models.backends.base import (PRECISIONS, BackendUnavailable, ExportableGraph, check_precision,
+from models.backends.base import (PRECISIONS, BackendUnavailable, ExportableGraph, check_precision, first_line,
                                  normalize_device)
 from models.machine import cpu_features, cpu_model
 
@@ -124,7 +124,7 @@ def _empty_row(name: str, status: str, precision: str = "fp32") -> dict:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     if not isinstance(exc, (BackendUnavailable, RuntimeError, ValueError)):
         text = f"{type(exc).__name__}: {text}"
     return text[:REASON_CHARS]

@@ -167,6 +167,13 @@ def artifact_key(graph: ExportableGraph, runtime: str, runtime_version: str, dev
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none): what a
+    one-line status or error message quotes."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def hash_record(path: Path) -> Path:
     """Where the sha256 of a cached artifact is recorded: ``<file>.sha256`` beside it."""
     return Path(path).with_name(Path(path).name + ".sha256")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .base import (INT8_ONLY_ORT, PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, device_summary,
-                   normalize_device, place_module, to_torch)
+                   first_line, normalize_device, place_module, to_torch)
 
 # "reduce-overhead" records CUDA graphs: batch-1 GPU inference is launch-bound, and replaying a
 # graph removes the launches (resnet18 fp16 on an H200: 2.75 -> 0.23 ms). On CPU there are no
@@ -120,7 +120,7 @@ class CompiledBackend(Backend):
                 if not first:
                     raise
                 raise BackendFailed(f"torch.compile failed on {self.graph.name}: {type(exc).__name__}: "
-                                    f"{str(exc).splitlines()[0] if str(exc) else ''} "
+                                    f"{first_line(exc)} "
                                     "(PyTorch eager still works)") from exc
             result = self._outputs_to_numpy(outputs)  # copies out of CUDA-graph memory
         if first:

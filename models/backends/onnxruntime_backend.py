@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from .base import (PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, ExportableGraph,
-                   artifact_intact, artifact_key, atomic_write_bytes, device_summary, normalize_device,
-                   place_module, to_numpy, to_torch)
+                   artifact_intact, artifact_key, atomic_write_bytes, device_summary, first_line,
+                   normalize_device, place_module, to_numpy, to_torch)
 
 ONNX_OPSET = 17
 # Best first. Never hand ORT its default list: here it starts with AzureExecutionProvider.
@@ -183,7 +183,7 @@ class OnnxRuntimeBackend(Backend):
             onnx.checker.check_model(model)
         except Exception as exc:
             raise BackendFailed(f"ONNX export of {graph.name} failed: {type(exc).__name__}: "
-                                f"{_first_line(exc)} (PyTorch eager still works)") from exc
+                                f"{first_line(exc)} (PyTorch eager still works)") from exc
         atomic_write_bytes(path, model.SerializeToString())
         return path
 
@@ -197,7 +197,7 @@ class OnnxRuntimeBackend(Backend):
         except Exception as exc:
             if not reused:
                 raise BackendFailed(f"ONNX Runtime could not load {self.onnx_path.name}: "
-                                    f"{_first_line(exc)}") from exc
+                                    f"{first_line(exc)}") from exc
             # a cached file from an older/broken run: export once more and retry
             self.onnx_path.unlink(missing_ok=True)
             self.onnx_path, _ = self.ensure_onnx(self.graph, self.cache_dir, self.device,
@@ -284,7 +284,7 @@ def quantize_int8(fp32_path: Path, path: Path) -> Path:
         onnx.helper.set_model_props(model, props)
     except Exception as exc:
         raise BackendFailed(f"int8 quantisation of {fp32_path.name} failed: {type(exc).__name__}: "
-                            f"{_first_line(exc)} (fp32 still works)") from exc
+                            f"{first_line(exc)} (fp32 still works)") from exc
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_bytes(path, model.SerializeToString())
@@ -303,11 +303,6 @@ def _quiet_quantizer() -> None:
     root = logging.getLogger()
     if not any(isinstance(f, _QuantizerLogFilter) for f in root.filters):
         root.addFilter(_QuantizerLogFilter())
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextlib.contextmanager

@@ -107,7 +107,7 @@ class YoloPredictor:
         from ultralytics import YOLO
 
         from models.backends import BACKENDS, BackendFailed, BackendUnavailable
-        from models.backends.base import artifact_intact, atomic_write_bytes
+        from models.backends.base import artifact_intact, atomic_write_bytes, first_line
         if name == "tensorrt":
             ok, reason = BACKENDS["tensorrt"].availability(self.device)
             if not ok:
@@ -122,7 +122,7 @@ class YoloPredictor:
                                              else 0, simplify=True, verbose=False))
             except Exception as exc:   # noqa: BLE001 — ultralytics raises many types; the tab shows one message
                 raise BackendFailed(f"ultralytics' {fmt} export of {self.src.key} failed: {type(exc).__name__}: "
-                                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+                                    f"{first_line(exc)} "
                                     "(PyTorch eager still works)") from exc
             atomic_write_bytes(target, made.read_bytes())
             made.unlink(missing_ok=True)
