@@ -1,4 +1,4 @@
-"""Multimodal AI Studio — assembles the tabs registered in tabs.TABS and launches Gradio.
+"""Multimodal AI Studio — one tab per topic of the registry (models/topics.py), then Gradio.
 
     python app.py                       # http://127.0.0.1:7860, studio checkpoints, CPU
     python app.py --device cuda --backend onnxruntime --preload
@@ -53,11 +53,12 @@ def _skip_gradio_stub_writer() -> None:
 _skip_gradio_stub_writer()
 import gradio as gr  # noqa: E402
 
+from models import registry  # noqa: E402
 from models.images import MAX_UPLOAD_BYTES  # noqa: E402
-from tabs import TABS  # noqa: E402
-from tabs.common import IMPORT_LOCK, StudioContext  # noqa: E402
+from models.runtimes import RUNTIMES  # noqa: E402
 from tabs.gradio_fixes import atomic_output_cache  # noqa: E402
 from tabs.i18n import i18n, t  # noqa: E402
+from tabs.kit import IMPORT_LOCK, StudioContext  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 M_ARENA_MAX = -8        # glibc's mallopt parameter number (malloc.h)
@@ -70,9 +71,14 @@ footer {visibility: hidden}
 """
 
 
+def tab_modules() -> list[tuple[registry.Topic, object]]:
+    """(topic, its UI module) for every registered topic, in curriculum order."""
+    return [(topic, importlib.import_module(topic.tab_module)) for topic in registry.topics()]
+
+
 def studio_css() -> str:
-    """The shell's CSS plus each registered tab's own (a module-level ``CSS`` string, optional)."""
-    return CSS + "".join(getattr(importlib.import_module(m), "CSS", "") for m in TABS)
+    """The shell's CSS plus each tab's own (a module-level ``CSS`` string, optional)."""
+    return CSS + "".join(getattr(module, "CSS", "") for _, module in tab_modules())
 
 
 def default_threads() -> int:
@@ -89,7 +95,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs internet)")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 …")
-    p.add_argument("--backend", default="eager", choices=["eager", "compiled", "onnxruntime", "tensorrt"],
+    p.add_argument("--backend", default="eager", choices=list(RUNTIMES),
                    help="the runtime every tab starts on (each tab can switch)")
     p.add_argument("--preload", action="store_true", help="load every tab's default model before serving")
     p.add_argument("--threads", type=int, default=default_threads(), help="torch / ONNX Runtime CPU threads")
@@ -98,7 +104,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_demo(ctx: StudioContext) -> gr.Blocks:
-    """Build the Blocks with every registered tab (no model loads here unless ctx.preload)."""
+    """Build the Blocks with one tab per registered topic (no model loads here unless ctx.preload)."""
     atomic_output_cache()   # two users getting the same picture must not race on its cached file
     # uploads and output pictures pile up in gradio's cache folder on a server that runs for weeks:
     # every hour, drop those not used for a day (examples and defaults are kept by gradio)
@@ -106,10 +112,10 @@ def build_demo(ctx: StudioContext) -> gr.Blocks:
         gr.Markdown(t("app.title"))
         gr.Markdown(t("app.subtitle"))
         with gr.Tabs():
-            for module_name in TABS:
-                importlib.import_module(module_name).build(ctx, demo)
+            for topic, module in tab_modules():
+                module.build(ctx, demo, topic)
         gr.Markdown(t("app.footer"))
-    # Heavy actions declare their own concurrency groups (tabs.common.heavy_queue: one per tab; BENCH:
+    # Heavy actions declare their own concurrency groups (tabs.kit.heavy_queue: one per tab; BENCH:
     # every benchmark; limit 1 each); light ones (random image, toggles) share this default.
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
@@ -123,15 +129,15 @@ def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
 
 
 def warm_imports(ctx: StudioContext) -> None:
-    """After the server answers: import what each tab's first request needs (tab.warm)."""
-    for module_name in TABS:
-        warm = getattr(importlib.import_module(module_name), "warm", None)
+    """After the server answers: import what each tab's first request needs (its ``warm``)."""
+    for topic, module in tab_modules():
+        warm = getattr(module, "warm", None)
         if warm is not None:
             try:
                 with IMPORT_LOCK:   # a first request's model load waits instead of importing alongside
                     warm(ctx)
             except Exception:  # noqa: BLE001 — warming is an optimisation; the tab reports real errors
-                logging.getLogger("studio").exception("warming %s failed", module_name)
+                logging.getLogger("studio").exception("warming %s failed", topic.key)
 
 
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:

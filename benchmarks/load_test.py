@@ -51,16 +51,16 @@ def actions(folder: Path) -> dict[str, tuple[str, callable]]:
     star = _picture(folder / "star.png", "star", "purple")
     heart = _picture(folder / "heart.png", "heart", "orange")
     return {
-        "cnn classify": ("/classify", lambda: [handle_file(star), "studio", "", "eager", "layer1.0.conv1"]),
-        "attention image": ("/analyse_image", lambda: [handle_file(heart), "studio", "", "eager"]),
-        "attention text": ("/analyse_text", lambda: ["To be or not to be", "studio", "eager"]),
+        "cnn classify": ("/cnn_classify", lambda: [handle_file(star), "studio", "", "eager", "layer1.0.conv1"]),
+        "attention image": ("/attention_analyse_image", lambda: [handle_file(heart), "studio", "", "eager"]),
+        "attention text": ("/attention_analyse_text", lambda: ["To be or not to be", "studio", "eager"]),
         "yolo detect": ("/detect_2", lambda: [handle_file(star), 0.25, 0.7, [], "studio", "", "eager"]),
-        "sam click": ("/segment", lambda: [handle_file(star), '{"points": [[64, 64, 1]], "box": null}', "studio", "",
+        "sam click": ("/sam_segment", lambda: [handle_file(star), '{"points": [[64, 64, 1]], "box": null}', "studio", "",
                                           "eager"]),
-        "clip zero-shot": ("/zero_shot", lambda: [handle_file(star), "purple star, orange heart, red circle",
+        "clip zero-shot": ("/clip_zero_shot", lambda: [handle_file(star), "purple star, orange heart, red circle",
                                                   "a {}", "studio", "", "eager"]),
-        "diffusion sample": ("/sample", lambda: ["star", "purple", 1, 0, "ddim", 10, 3.0, 0.0, "studio", "", "eager"]),
-        "gpt generate": ("/generate", lambda: ["ROMEO.\n", "studio", "", "eager", "greedy", 24, 0.8, 40, 0.95, 1.1, 2,
+        "diffusion sample": ("/diffusion_sample", lambda: ["star", "purple", 1, 0, "ddim", 10, 3.0, 0.0, "studio", "", "eager"]),
+        "gpt generate": ("/gpt_generate", lambda: ["ROMEO.\n", "studio", "", "eager", "greedy", 24, 0.8, 40, 0.95, 1.1, 2,
                                                0, True]),
     }
 

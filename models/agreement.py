@@ -1,10 +1,19 @@
-"""How closely two runtimes agree on the same input (Polygraphy-style output comparison)."""
+"""How closely two runtimes agree on the same input: every measure the studio uses, in one place.
+
+``compare_outputs`` is Polygraphy's raw comparison (max |Δ|, cosine) over all outputs; the rest
+are the *task* measures a learner cares about, each ``(reference outputs, outputs) -> (name,
+value)`` as a ``models.bench.BenchSpec.task_metric`` takes them, or the plain function that
+computes them on arrays (boxes, masks) for a predictor's own use. Numpy only.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+Outputs = dict[str, np.ndarray]
+MATCH_IOU = 0.9          # a detection box "matches" the reference's at this IoU (and the same class)
 
-def compare_outputs(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> dict:
+
+def compare_outputs(ref: Outputs, out: Outputs) -> dict:
     """Max absolute difference and cosine similarity over all of ``ref``'s outputs.
 
     Args:
@@ -35,3 +44,64 @@ def compare_outputs(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> d
     else:
         cosine = float(np.dot(a, b) / norms)
     return {"max_abs": max_abs, "cosine": cosine}
+
+
+# ---------------------------------------------------------------------------- task measures
+def top1_agreement(ref: Outputs, out: Outputs) -> tuple[str, float]:
+    """Share of samples whose most likely class (argmax of ``logits``) is the same."""
+    return "top1_agreement", float(np.mean(ref["logits"].argmax(-1) == out["logits"].argmax(-1)))
+
+
+def first_divergence(ref: Outputs, out: Outputs) -> tuple[str, float]:
+    """Index of the first generation step whose greedy token (argmax of that step's ``logits``)
+    differs; the number of steps when none does."""
+    a, b = ref["logits"].argmax(-1), out["logits"].argmax(-1)
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return "first_diverging_token", float(differ[0] if differ.size else n)
+
+
+def output_cosine(ref: Outputs, out: Outputs) -> tuple[str, float]:
+    """The task measure of a bare graph: the lowest cosine similarity over its outputs."""
+    return "min_output_cosine", min(compare_outputs({k: ref[k]}, {k: out[k]})["cosine"] for k in ref)
+
+
+def attention_max_abs(ref: Outputs, out: Outputs) -> dict[str, float]:
+    """Max |Δ| of the ``attentions`` output alone (a BenchSpec.output_metrics): the all-outputs
+    max |Δ| would mix the maps with the logits."""
+    diff = np.abs(ref["attentions"].astype(np.float64) - out["attentions"].astype(np.float64))
+    return {"attn_max_abs": float(diff.max())}
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean IoU over the leading axes of two (..., H, W) bool stacks (empty vs empty = 1)."""
+    a, b = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
+    inter = (a & b).sum((1, 2))
+    union = (a | b).sum((1, 2))
+    return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0)))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 4) x (M, 4) xyxy -> (N, M) IoU."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def matched_fraction(ref_boxes, ref_classes, boxes, classes, iou: float = MATCH_IOU) -> float:
+    """Share of the reference boxes with a same-class box at IoU >= ``iou`` (1.0 when both are empty)."""
+    if len(ref_boxes) == 0:
+        return 1.0 if len(boxes) == 0 else 0.0
+    if len(boxes) == 0:
+        return 0.0
+    ious = box_iou(ref_boxes, boxes) * (ref_classes[:, None] == classes[None, :])
+    return float((ious.max(axis=1) >= iou).mean())
+
+
+def box_match(ref: Outputs, out: Outputs) -> tuple[str, float]:
+    """``matched_fraction`` of detections padded to a fixed count (class -1 = no box)."""
+    keep_r, keep_o = ref["classes"] >= 0, out["classes"] >= 0
+    return "box_match", matched_fraction(ref["boxes"][keep_r], ref["classes"][keep_r],
+                                         out["boxes"][keep_o], out["classes"][keep_o])

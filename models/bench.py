@@ -13,37 +13,26 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
-from models.agreement import compare_outputs
-from models.backends import BACKENDS, backend_names, create_backend
-from models.backends.base import (PRECISIONS, BackendUnavailable, ExportableGraph, check_precision, first_line,
-                                 normalize_device)
+from models.agreement import compare_outputs, output_cosine
 from models.machine import cpu_features, cpu_model
+from models.report_table import report_table
+from models.runtimes import (PRECISIONS, REFERENCE, RUNTIMES, BackendUnavailable, check_precision, first_line,
+                             normalize_device)
 
-# tab -> module exposing bench_spec(device: str, source: str = "studio") -> BenchSpec, or
-# "module:function" when one module holds several entries (CLIP: one per tower)
-BENCH_TABS: dict[str, str] = {"cnn": "models.cnn.bench", "gpt": "models.gpt.bench",
-                              "attention": "models.vit.bench", "attention-text": "models.gpt.attention_bench",
-                              "yolo": "models.yolo.bench",
-                              "sam-encoder": "models.sam.bench", "sam-decoder": "models.sam.bench:decoder_bench_spec",
-                              "clip-image": "models.clip.bench", "clip-text": "models.clip.bench:text_bench_spec",
-                              "diffusion": "models.diffusion.bench",
-                              "diffusion-run": "models.diffusion.bench:whole_run_bench_spec"}
-
-REFERENCE = "eager"
+# torch is imported where a benchmark runs, not here: the topic registry imports the bench entries
+# (and so this module) while the UI is built, before torch is loaded.
 PERCENTILES = (50, 90, 99)
 REASON_CHARS = 300  # a failed row's reason is cut here: a table cell, not a traceback
 # Where each stage of one backend sits inside its slice of the progress bar
@@ -93,8 +82,15 @@ class BenchSpec:
         return backend(**self.inputs), {}
 
 
+def backends_of(predictor, graph: str) -> Callable[[str, str, Any], Any]:
+    """A BenchSpec.make_backend that reuses ``predictor``'s runtimes of ``graph`` (built once, kept
+    for the tab: an A/B run never exports or compiles twice)."""
+    return lambda name, precision, progress: predictor.backend(graph, name, precision=precision, progress=progress)
+
+
 def machine_info(device: str) -> dict:
     """What the numbers were measured on: CPU model, threads, library versions, GPU."""
+    import torch
     try:
         import onnxruntime
 
@@ -118,7 +114,7 @@ def machine_info(device: str) -> dict:
 
 
 def _empty_row(name: str, status: str, precision: str = "fp32") -> dict:
-    return {"backend": name, "label": BACKENDS[name].label, "precision": precision, "status": status, "describe": None,
+    return {"backend": name, "label": RUNTIMES[name], "precision": precision, "status": status, "describe": None,
             "runs": 0, "setup_s": None, "p50_ms": None, "p90_ms": None, "p99_ms": None,
             "speedup": None, "agreement": None}
 
@@ -134,7 +130,10 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
                cache_dir, report: Callable[[float, str], None], should_stop: Callable[[], bool],
                ) -> tuple[dict, dict | None, dict | None]:
     """Time one backend. Returns (row without agreement/speedup, check output, last timed output)."""
-    label = BACKENDS[name].label
+    import torch
+
+    from models.backends import create_backend
+    label = RUNTIMES[name]
     start = time.perf_counter()
     try:
         report(0.0, f"{label}: preparing")
@@ -225,9 +224,10 @@ def run_bench(spec: BenchSpec, backends: list[str], runs: int = 50, warmup: int 
         raise ValueError(f"runs must be at least 1, got {runs}")
     if warmup < 0:
         raise ValueError(f"warmup must be 0 or more, got {warmup}")
-    unknown = [b for b in backends if b not in BACKENDS]
+    from models.backends import BACKENDS
+    unknown = [b for b in backends if b not in RUNTIMES]
     if unknown:
-        raise ValueError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(RUNTIMES)}")
     device = normalize_device(device)
     check_precision(precision)
     for p in precisions or []:
@@ -300,6 +300,7 @@ def with_batch(spec: BenchSpec, batch: int | None = None) -> BenchSpec:
     whole pipeline) and its predictor's backends are dropped: this times the graph alone, built
     fresh at the asked precision; the task measure is kept only when it reads the graph's outputs
     directly at the tab's own inputs (else: the lowest cosine over the outputs)."""
+    import torch
     inputs, graph = dict(spec.inputs), spec.graph
     if batch is not None:
         if batch < 1:
@@ -317,53 +318,10 @@ def with_batch(spec: BenchSpec, batch: int | None = None) -> BenchSpec:
                      output_metrics=spec.output_metrics if direct else None)
 
 
-def output_cosine(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tuple[str, float]:
-    """The task measure of a bare graph: the lowest cosine similarity over its outputs."""
-    from models.agreement import compare_outputs as compare
-    return "min_output_cosine", min(compare({k: ref[k]}, {k: out[k]})["cosine"] for k in ref)
-
-
 # -- presentation ---------------------------------------------------------------------------
-def _fmt(value, spec: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, spec)
-
-
-def _table_cells(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
-    """Header, one list of cells per row, and footnotes with the reasons of non-ok rows."""
-    task = next((r["agreement"]["task"]["name"] for r in report["rows"] if r["agreement"]), "task")
-    columns = report.get("columns", [])
-    header = ["Backend", "Status", "p50 ms", "p90 ms", "p99 ms", "Speedup", "max|Δ|", "Cosine", task]
-    header += [title for _, title, _ in columns]
-    body, notes = [], []
-    for row in report["rows"]:
-        label = row_label(report, row)
-        status = row["status"].split(":", 1)[0]
-        if status != "ok":
-            notes.append(f"[{len(notes) + 1}] {label}: {row['status'].split(':', 1)[1].strip()}")
-            status = f"{status} [{len(notes)}]"
-        agreement = row["agreement"] or {}
-        body.append([
-            label, status, _fmt(row["p50_ms"], ".3f"), _fmt(row["p90_ms"], ".3f"),
-            _fmt(row["p99_ms"], ".3f"), _fmt(row["speedup"], ".2f") + ("x" if row["speedup"] else ""),
-            _fmt(agreement.get("max_abs"), ".2e"), _fmt(agreement.get("cosine"), ".6f"),
-            agreement.get("task", {}).get("display") or _fmt(agreement.get("task", {}).get("value"), ".3f"),
-        ] + [_fmt(row.get("metrics", {}).get(key), spec) for key, _, spec in columns])
-    by_reason: dict[tuple[str, str], list[str]] = {}
-    for skip in report.get("skipped", []):   # precisions a runtime does not offer: one note per reason
-        by_reason.setdefault((skip["precision"], skip["reason"]), []).append(BACKENDS[skip["backend"]].label)
-    notes += [f"Not run: {precision} on {', '.join(labels)}: {reason}" for (precision, reason), labels in by_reason.items()]
-    return header, body, notes
-
-
-def row_label(report: dict, row: dict) -> str:
-    """The runtime's name, with its precision when the report mixes precisions ("ONNX Runtime · int8")."""
-    mixed = len({r.get("precision", report["precision"]) for r in report["rows"]}) > 1
-    return f"{row['label']} · {row.get('precision', report['precision'])}" if mixed else row["label"]
-
-
 def _title(report: dict) -> str:
     inputs = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in report["inputs"].items())
-    return (f"Benchmark · tab {report['tab']} · {report['graph']} · {report['device']} · "
+    return (f"Benchmark · graph {report['tab']} · {report['graph']} · {report['device']} · "
             f"{report['precision']} · {inputs} · {report['runs']} runs after {report['warmup']} warm-up")
 
 
@@ -376,7 +334,8 @@ def _machine_line(report: dict) -> str:
 
 def format_table(report: dict) -> str:
     """Fixed-width text table (like ``yolo benchmark``), reasons of non-ok rows as footnotes."""
-    header, body, notes = _table_cells(report)
+    table = report_table([report])
+    header, body, notes = table.header(), table.rows, table.notes
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     def line(cells):
         return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -388,7 +347,8 @@ def format_table(report: dict) -> str:
 
 def format_markdown(report: dict) -> str:
     """The same table as GitHub-flavoured markdown."""
-    header, body, notes = _table_cells(report)
+    table = report_table([report])
+    header, body, notes = table.header(), table.rows, table.notes
     header = [h.replace("|", "\\|") for h in header]   # "max|Δ|" must not split a markdown cell
     lines = [f"**{_title(report)}**", "", "| " + " | ".join(header) + " |",
              "|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|"]
@@ -410,13 +370,13 @@ def markdown_report(reports: list[dict], argv: list[str]) -> str:
 
 
 # -- CLI ------------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
+def _parser(graphs: list[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models.bench",
-                                description="Benchmark a tab's graph on several runtimes against PyTorch eager.")
+                                description="Benchmark a registered graph on several runtimes against PyTorch eager.")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--tab", help=f"tab to benchmark (one of: {', '.join(BENCH_TABS)})")
-    which.add_argument("--all", action="store_true", help="benchmark every tab")
-    p.add_argument("--backends", default=",".join(backend_names()),
+    which.add_argument("--tab", metavar="GRAPH", help=f"graph to benchmark (one of: {', '.join(graphs)})")
+    which.add_argument("--all", action="store_true", help="benchmark every registered graph")
+    p.add_argument("--backends", default=",".join(RUNTIMES),
                    help="comma-separated runtimes (default: all); eager always runs as the reference")
     p.add_argument("--runs", type=int, default=50, help="timed runs per backend")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs before timing")
@@ -438,15 +398,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; exit 0 when eager ran for every tab, 1 otherwise (2 on bad arguments)."""
-    parser = _parser()
+    """CLI entry point; exit 0 when eager ran for every graph, 1 otherwise (2 on bad arguments).
+    The graphs are the topic registry's (``models.registry.bench_graphs``)."""
+    from models import registry
+    graphs = registry.bench_graphs()
+    parser = _parser(list(graphs))
     args = parser.parse_args(argv)
-    if args.tab is not None and args.tab not in BENCH_TABS:
-        parser.error(f"unknown tab {args.tab!r}; known tabs: {', '.join(BENCH_TABS)}")
+    if args.tab is not None and args.tab not in graphs:
+        parser.error(f"unknown graph {args.tab!r}; known graphs: {', '.join(graphs)}")
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in names if b not in BACKENDS]
+    unknown = [b for b in names if b not in RUNTIMES]
     if unknown:
-        parser.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKENDS)}")
+        parser.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(RUNTIMES)}")
     precisions = [p.strip() for p in args.precisions.split(",") if p.strip()] if args.precisions else None
     bad = [p for p in precisions or [] if p not in PRECISIONS]
     if bad:
@@ -456,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         if args.threads < 1:
             parser.error("--threads must be >= 1")
+        import torch
         torch.set_num_threads(args.threads)
 
     last_message = None
@@ -467,16 +431,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
     reports, ok = [], True
-    for tab in (list(BENCH_TABS) if args.all else [args.tab]):
+    for tab in (list(graphs) if args.all else [args.tab]):
         try:
-            module, _, function = BENCH_TABS[tab].partition(":")
-            make_spec = getattr(importlib.import_module(module), function or "bench_spec")
-            spec = make_spec(args.device, source=args.source)
+            spec = registry.bench_spec(tab, args.device, source=args.source)
             report = run_bench(spec, names, runs=args.runs, warmup=args.warmup, device=args.device,
                                precision=args.precision, cache_dir=args.cache_dir, progress=progress,
                                precisions=precisions)
-        except Exception as exc:  # one tab's problem must not hide the others' results
-            print(f"bench: tab {tab}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except Exception as exc:  # one graph's problem must not hide the others' results
+            print(f"bench: graph {tab}: {type(exc).__name__}: {exc}", file=sys.stderr)
             ok = False
             continue
         print(format_table(report) + "\n")

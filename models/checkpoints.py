@@ -1,4 +1,4 @@
-"""Studio checkpoints (safetensors + card.json) and "pretrained" weight sources.
+"""Studio checkpoints (safetensors + card.json), and the check on weight paths a learner types.
 
 A studio checkpoint is a folder ``assets/checkpoints/<model_id>/`` holding
 
@@ -12,22 +12,20 @@ A studio checkpoint is a folder ``assets/checkpoints/<model_id>/`` holding
 Loading verifies the sha256 recorded in the card, so a truncated or edited file is refused
 with a message instead of producing a silently broken model.
 
-A *pretrained* source is a file the learner already has (a torch hub cache entry or a path
-they give). ``resolve_pretrained`` finds it or returns a message that says exactly what to put
-where; it never downloads.
+Pretrained weights (public files the learner already has) are found by ``models.sources``; the
+paths a learner types are checked here first (``typed_path``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from models import limits
+from models.files import atomic_write, sha256_bytes, sha256_file
 
 # torch and safetensors are imported where used: the UI imports this module at start-up and
 # should not pay for torch before a model is needed.
@@ -90,14 +88,6 @@ def typed_path(text: str | Path) -> Path:
     return resolved
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def state_dict_sha256(model) -> str:
     """sha256 over a loaded model's state dict (names and raw bytes): the identity of weights
     that came from somewhere other than a studio checkpoint file."""
@@ -118,7 +108,7 @@ def checkpoint_dir(model_id: str, root: str | Path | None = None) -> Path:
 
 def save_checkpoint(model: "torch.nn.Module | dict", card: dict, root: str | Path | None = None) -> Path:
     """Write model.safetensors and card.json (sha256 filled in) atomically; returns the folder."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     missing = [k for k in CARD_KEYS if k not in card and k != "sha256"]
     if missing:
         raise CheckpointError(f"card is missing {missing}")
@@ -127,13 +117,11 @@ def save_checkpoint(model: "torch.nn.Module | dict", card: dict, root: str | Pat
     state = model if isinstance(model, dict) else model.state_dict()
     # safetensors refuses shared/non-contiguous storage: store plain contiguous copies.
     state = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-    tmp = folder / "model.safetensors.tmp"
-    save_file(state, str(tmp), metadata={"model_id": card["model_id"]})
-    digest = sha256_file(tmp)
-    os.replace(tmp, folder / "model.safetensors")
-    card = dict(card, sha256=digest)
+    data = save(state, metadata={"model_id": card["model_id"]})
+    atomic_write(folder / "model.safetensors", data)
+    card = dict(card, sha256=sha256_bytes(data))
     card.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    _atomic_write_text(folder / "card.json", json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(folder / "card.json", json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     return folder
 
 
@@ -170,79 +158,19 @@ def load_state_dict(model_id: str, root: str | Path | None = None,
     return load_file(str(weights)), card
 
 
+def load_into(model, state: dict, card: dict) -> None:
+    """Load a studio checkpoint's ``state`` into ``model`` (weights stored in fp16 are widened to the
+    model's dtype); CheckpointError naming the command that rebuilds it when the two do not fit
+    (the architecture's code or config changed since the checkpoint was trained)."""
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as exc:
+        raise CheckpointError(f"{card.get('model_id', 'the checkpoint')} does not fit the architecture it is "
+                              f"loaded into (its code or config changed?): re-run {card.get('train_command')}") from exc
+
+
 def list_checkpoints(root: str | Path | None = None) -> list[str]:
     base = Path(root or CHECKPOINT_DIR)
     return sorted(p.parent.name for p in base.glob("*/card.json"))
 
 
-# --------------------------------------------------------------------------- pretrained sources
-@dataclass(frozen=True)
-class PretrainedSource:
-    """Where the public weights of a known model may already sit on the learner's machine."""
-    key: str                    # "resnet18"
-    filename: str               # torchvision's file name: "<arch>-<first 8 (or more) hex of sha256>.pth"
-    hint: str                   # how to get the file, shown when it is missing
-
-    def candidates(self, extra_dirs: list[Path] | None = None) -> list[Path]:
-        dirs = list(extra_dirs or [])
-        env = os.environ.get("STUDIO_WEIGHTS_DIR")
-        if env:
-            dirs.append(Path(env))
-        dirs.append(REPO_ROOT / "assets" / "pretrained")
-        dirs.append(_torch_hub_dir() / "checkpoints")
-        return [d / self.filename for d in dirs]
-
-
-@dataclass(frozen=True)
-class Resolved:
-    path: Path | None
-    message: str                # "found at …" or what to place where
-
-    @property
-    def ok(self) -> bool:
-        return self.path is not None
-
-
-def expected_sha_prefix(filename: str) -> str | None:
-    """torchvision names weight files ``<name>-<sha256 prefix>.pth``; return that prefix."""
-    stem = Path(filename).stem
-    if "-" not in stem:
-        return None
-    prefix = stem.rsplit("-", 1)[1]
-    return prefix if len(prefix) >= 8 and all(c in "0123456789abcdef" for c in prefix) else None
-
-
-def resolve_pretrained(source: PretrainedSource, path: str | Path | None = None,
-                       extra_dirs: list[Path] | None = None, verify: bool = True) -> Resolved:
-    """Find a pretrained weight file without any download.
-
-    ``path`` (a file the learner typed) wins; otherwise the candidates are searched in order.
-    With ``verify`` the sha256 prefix in torchvision's file name is checked.
-    """
-    paths = [typed_path(path)] if path else source.candidates(extra_dirs)
-    for p in paths:
-        if p.is_file():
-            prefix = expected_sha_prefix(p.name) if verify else None
-            if prefix and not sha256_file(p).startswith(prefix):
-                return Resolved(None, f"{p} does not match the sha256 prefix '{prefix}' in its name: "
-                                      f"the download is incomplete or the file is not {source.key}")
-            return Resolved(p, f"found at {p}")
-    where = " or ".join(str(p.parent) for p in paths[-2:]) if not path else str(paths[0])
-    return Resolved(None, f"{source.key} weights not found: place {source.filename} in {where}. {source.hint}")
-
-
-def _torch_hub_dir() -> Path:
-    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else $XDG_CACHE_HOME/torch/hub."""
-    if "torch" in sys.modules:
-        return Path(sys.modules["torch"].hub.get_dir())
-    home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
-    return Path(os.path.expanduser(home)) / "hub"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)   # mkstemp makes 0600 files; a card is meant to be read by everyone
-    os.replace(tmp, path)

@@ -19,8 +19,6 @@ Conventions used throughout:
 from __future__ import annotations
 
 import colorsys
-import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -28,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from models.files import atomic_writer
 
 __all__ = [
     "SHAPES", "COLOURS", "COLOUR_NAMES", "SIZES", "SIZE_NAMES", "BACKGROUNDS", "SPLITS",
@@ -683,15 +683,9 @@ def _save_npz(path: Path, ds: SingleObjectSet) -> None:
     specs = np.array([(SHAPES.index(s.shape), COLOUR_NAMES.index(s.colour),
                        SIZE_NAMES.index(s.size), s.cx, s.cy, s.radius, s.rotation)
                       for s in ds.specs], dtype=_SPEC_DTYPE)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=ds.images, labels=ds.labels, colours=ds.colours,
-                     captions=np.array(ds.captions, dtype=np.str_), specs=specs)
-        os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as f:   # readers see the old file or the whole new one
+        np.savez(f, images=ds.images, labels=ds.labels, colours=ds.colours,
+                 captions=np.array(ds.captions, dtype=np.str_), specs=specs)
 
 
 def _load_npz(path: Path) -> SingleObjectSet:

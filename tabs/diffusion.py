@@ -13,18 +13,16 @@ import gradio as gr
 import numpy as np
 
 from models import limits
-from tabs.common import (BENCH, ModelPool, SafeImage, SafeNumber, StudioContext, ab_panel, ab_result, heavy_queue,
-                         learn_accordion, limits_note, missing_model, progress_adapter, runtime_choices,
-                         runtime_picker, static_runtime_choices, user_errors)
+from models.registry import Topic
+from tabs.components import SafeImage, SafeNumber
+from tabs.errors import progress_adapter, user_errors
 from tabs.i18n import lang_of, t, text
+from tabs.kit import (BENCH_QUEUE, PRIVATE, ModelSlot, StudioContext, ab_panel, api, bind, compare, header,
+                      heavy_queue, learn_accordion, runtime_picker, show_availability, source_picker, weights_path_box)
 
-NAME = "diffusion"
 FRAME_INTERVAL_S = 0.08     # stream at most ~12 frames a second: 1000 DDPM steps stay watchable
 TIMELINE_FRAMES = 100       # frames kept for the scrubber (every k-th step of long runs)
-LADDER = (0, 100, 250, 500, 750, 999)
-COMPARE_SETS = ("ddpm · 1000", "ddpm · 50", "ddim · 50", "ddim · 25", "ddim · 10", "dpm++ · 20", "dpm++ · 10",
-                "euler · 25")
-COMPARE_DEFAULT = ["ddpm · 1000", "ddim · 50", "ddim · 25", "dpm++ · 10", "euler · 25"]
+COMPARE_DEFAULT = ["ddpm-1000", "ddim-50", "ddim-25", "dpm++-10", "euler-25"]
 
 
 def warm(ctx: StudioContext) -> None:
@@ -34,173 +32,161 @@ def warm(ctx: StudioContext) -> None:
     import models.diffusion.predictor  # noqa: F401
 
 
-def random_picture(seed: int | None = None) -> np.ndarray:
-    from models.shapeworld import make_single_objects
-    seed = int(np.random.default_rng(seed).integers(1 << 30))
-    return make_single_objects(1, seed, "val", image_size=64).images[0]
-
-
-def _frames_to_keep(steps: int) -> set[int]:
+def frames_to_keep(steps: int) -> set[int]:
     keep = np.unique(np.linspace(1, steps, min(steps, TIMELINE_FRAMES)).round().astype(int))
     return set(int(k) for k in keep)
 
 
-def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
-    from models.diffusion.pictures import alpha_bar_plot, grid, strip
-    from models.diffusion.schedulers import MAX_GUIDANCE, SAMPLERS
-    from models.diffusion.sources import DIFFUSION_SOURCES
+def sampler_label(key: str) -> str:
+    from models.diffusion.schedulers import SAMPLERS
+    return SAMPLERS[key].label if key in SAMPLERS else key
+
+
+def judged(cnns: ModelSlot, p, images, shape, key, lang) -> str:
+    """How many pictures the studio CNN names as ``shape``, as the ``key`` line; "" when the
+    model draws no asked shape (an unconditional DDPM)."""
+    from models.diffusion.predictor import SampleJudge
+    from models.shapeworld import SHAPES
+    if not p.conditional or shape not in SHAPES:
+        return ""
+    ok = int((SampleJudge(cnn=cnns.get("studio")).shapes(images) == SHAPES.index(shape)).sum())
+    return text(key, lang, ok=ok, n=len(images), shape=shape)
+
+
+# ---------------------------------------------------------------------------- callbacks
+@user_errors
+def describe_model(slot: ModelSlot, source, weights_path, request: gr.Request, progress=gr.Progress()):
+    """Status line; guidance and eta start where the card measured the model; t spans its schedule."""
+    lang = lang_of(request)
+    p, status = slot.status(source, weights_path, progress, lang)
+    if p is None:
+        return status, gr.update(), gr.update(), gr.update()
+    status += " " + text("diffusion.cond_yes" if p.conditional else "diffusion.cond_no", lang)
+    last = p.num_train_timesteps - 1
+    return (status, gr.update(value=p.default_guidance()), gr.update(value=p.default_eta()),
+            gr.update(maximum=last, value=min(last, 250)))
+
+
+@user_errors
+def sample(slot: ModelSlot, cnns: ModelSlot, shape, colour, n, seed, sampler, steps, guidance, eta, source,
+           weights_path, runtime, request: gr.Request, progress=gr.Progress()):
+    """Stream every step's x_t and x0 (throttled), then the final pictures and the timeline."""
+    from models.diffusion.pictures import grid
+    lang = lang_of(request)
+    p = slot.get(source, weights_path, progress, lang)
+    steps, frames, last = int(steps), [], 0.0
+    keep = frames_to_keep(steps)
+    for rec in p.sample(shape, colour, n=int(n), sampler=sampler, steps=steps, guidance=float(guidance),
+                        eta=float(eta), seed=int(seed), runtime=runtime, progress=progress_adapter(progress)):
+        if hasattr(rec, "x_t"):
+            line = text("diffusion.step_status", lang, i=rec.index, n=rec.steps, t=f"{rec.timestep:.0f}",
+                        ab=f"{rec.alpha_bar:.4f}", sig=f"{100 * rec.alpha_bar:.1f}",
+                        noise=f"{100 * (1 - rec.alpha_bar):.1f}", unet=f"{rec.unet_ms:.1f}", batch=rec.batch,
+                        step=f"{rec.step_ms:.1f}")
+            if rec.index in keep:
+                frames.append({"x_t": grid(rec.x_t), "x0": grid(rec.x0), "line": line})
+            now = time.perf_counter()
+            if now - last >= FRAME_INTERVAL_S or rec.index == rec.steps:
+                last = now
+                yield grid(rec.x_t), grid(rec.x0), None, line, gr.update(), None
+        else:
+            done = text("diffusion.done", lang, n=len(rec.images), sampler=sampler_label(rec.sampler),
+                        steps=rec.steps, g=f"{rec.guidance:g}", seed=rec.seed, wall=f"{rec.wall_ms:.0f}",
+                        unet=f"{rec.unet_ms:.0f}", runtime=rec.runtime,
+                        judged=judged(cnns, p, rec.images, shape, "diffusion.judged", lang))
+            timeline = gr.update(minimum=1, maximum=max(len(frames), 1), value=len(frames), step=1,
+                                 interactive=len(frames) > 1)
+            yield (frames[-1]["x_t"] if frames else None, frames[-1]["x0"] if frames else None,
+                   grid(rec.images), done, timeline, frames)
+
+
+def scrub(frames, k, request: gr.Request):
+    """The timeline: step ``k`` of the finished run, from the frames it kept."""
+    if not frames:
+        return gr.update(), gr.update(), text("diffusion.no_run", lang_of(request))
+    f = frames[min(max(int(k), 1), len(frames)) - 1]
+    return f["x_t"], f["x0"], f["line"]
+
+
+@user_errors
+def forward_process(slot: ModelSlot, image, t_value, source, weights_path, request: gr.Request,
+                    progress=gr.Progress()):
+    """q(x_t | x0) at the chosen t and along a ladder of t, one noise draw; the ᾱ_t curve."""
+    from models.diffusion.pictures import alpha_bar_plot, strip
+    lang = lang_of(request)
+    if image is None:
+        raise gr.Error(text("diffusion.no_image", lang), print_exception=False)
+    p = slot.get(source, weights_path, progress, lang)
+    tv = int(t_value)
+    one = p.forward_process(image, [tv] + p.forward_ladder(), seed=0)   # the chosen t first, then the ladder
+    ab = float(one.alpha_bar[0])
+    status = text("diffusion.forward_status", lang, t=tv, ab=f"{ab:.4f}", a=f"{ab ** 0.5:.3f}",
+                  s=f"{(1 - ab) ** 0.5:.3f}")
+    return (strip(np.stack([one.x0, one.noise, one.x_t[0]]), tile=192), strip(one.x_t[1:], tile=112),
+            alpha_bar_plot(p.alphas_cumprod(), tv), status)
+
+
+@user_errors
+def compare_samplers(slot: ModelSlot, cnns: ModelSlot, shape, colour, n, seed, guidance, picked, source,
+                     weights_path, runtime, request: gr.Request, progress=gr.Progress()):
+    """The same seed through several (sampler, steps): pictures, wall time and what the CNN sees."""
+    from models.diffusion.pictures import grid
+    from models.diffusion.schedulers import compare_run
+    lang = lang_of(request)
+    if not picked:
+        raise gr.Error(text("diffusion.compare_none", lang), print_exception=False)
+    runs = [compare_run(key) for key in picked]
+    p = slot.get(source, weights_path, progress, lang)
+    ids = p.class_ids(shape, colour, int(n))
+    items, times, total, done_steps = [], [], sum(steps for _, steps in runs), 0
+    for sampler, steps in runs:
+        progress(done_steps / total, desc=f"{sampler_label(sampler)} · {steps}")
+        out = p.generate(ids, sampler, steps, float(guidance), 0.0, int(seed), runtime)
+        done_steps += steps
+        items.append((grid(out.images, tile=96),
+                      text("diffusion.compare_caption", lang, sampler=sampler_label(sampler), steps=steps,
+                           ms=f"{out.wall_ms:.0f}",
+                           judged=judged(cnns, p, out.images, shape, "diffusion.compare_judged", lang))))
+        times.append((out.wall_ms, f"{sampler_label(sampler)} · {steps}"))
+    slow, fast = max(times), min(times)
+    status = text("diffusion.compare_status", lang, k=len(runs), n=int(n), slow=f"{slow[0]:.0f}", slow_name=slow[1],
+                  fast=f"{fast[0]:.0f}", fast_name=fast[1], ratio=f"{slow[0] / max(fast[0], 1e-9):.1f}")
+    return items, status
+
+
+@user_errors
+def compare_runtimes(slot: ModelSlot, source, weights_path, a, b, runs, request: gr.Request, progress=gr.Progress()):
+    """A/B of one guided UNet step, plus a whole sampling run per runtime."""
+    return compare(slot, "diffusion", None, source, weights_path, a, b, runs, lang_of(request), progress)
+
+
+def eta_for(sampler: str):
+    """eta is DDIM's knob: other samplers get it locked at 0."""
+    from models.diffusion.schedulers import SAMPLERS
+    if sampler in SAMPLERS and SAMPLERS[sampler].takes_eta:
+        return gr.update(interactive=True)
+    return gr.update(interactive=False, value=0.0)
+
+
+def random_picture():
+    from models.examples import random_object
+    return random_object()
+
+
+# ---------------------------------------------------------------------------- layout and wiring
+def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
+    from models.examples import random_object
     from models.shapeworld import COLOUR_NAMES, SHAPES
-
-    def make_predictor(source_key: str, path: str):
-        from models.diffusion.predictor import DiffusionPredictor
-        return DiffusionPredictor(source_key, device=ctx.torch_device(), model_dir=path or None,
-                                  checkpoint_root=ctx.checkpoint_root, cache_dir=ctx.cache_dir)
-
-    models = ModelPool(make_predictor, 2)
-    judges = ModelPool(lambda: _judge(ctx), 1)
-    if ctx.preload:
-        models.get("studio", "")
-    choices = static_runtime_choices()
-
-    def model(source_key, path, progress=None, lang="en"):
-        if source_key not in DIFFUSION_SOURCES:
-            raise ValueError(f"unknown diffusion model {source_key!r}; choose one of {', '.join(DIFFUSION_SOURCES)}")
-        return models.load((source_key, (path or "").strip()), progress,
-                           text("common.loading", lang, what=DIFFUSION_SOURCES[source_key].label))
-
-    def sampler_label(key: str) -> str:
-        return SAMPLERS[key].label if key in SAMPLERS else key
-
-    def judged(p, images, shape, key, lang) -> str:
-        """How many pictures the studio CNN names as ``shape``, as the ``key`` line; "" when the
-        model draws no asked shape (an unconditional DDPM)."""
-        if not p.conditional or shape not in SHAPES:
-            return ""
-        ok = int((judges.get().shapes(images) == SHAPES.index(shape)).sum())
-        return text(key, lang, ok=ok, n=len(images), shape=shape)
-
-    # ------------------------------------------------------------------ callbacks
-    @user_errors
-    def describe(source_key, path, request: gr.Request, progress=gr.Progress()):
-        lang = lang_of(request)
-        live = gr.update(choices=runtime_choices(ctx.torch_device()))
-        try:
-            p = model(source_key, path, progress, lang)
-        except Exception as e:  # noqa: BLE001 — a missing model is a status line, not a crash
-            return missing_model(e, DIFFUSION_SOURCES[source_key].label, lang), gr.update(), gr.update(), live, live, live
-        cond = text("diffusion.cond_yes" if p.conditional else "diffusion.cond_no", lang)
-        status = "✅ " + text("diffusion.model_ok", lang, label=DIFFUSION_SOURCES[source_key].label,
-                             params=f"{p.num_parameters():,}", size=p.image_size, T=p.num_train_timesteps, cond=cond)
-        return status, gr.update(value=p.default_guidance()), gr.update(value=p.default_eta()), live, live, live
-
-    @user_errors
-    def sample(shape, colour, n, seed, sampler, steps, guidance, eta, source_key, path, runtime,
-               request: gr.Request, progress=gr.Progress()):
-        """Stream every step's x_t and x0 (throttled), then the final pictures and the timeline."""
-        lang = lang_of(request)
-        p = model(source_key, path, progress, lang)
-        steps, n, seed = int(steps), int(n), int(seed)
-        eta = float(eta) if sampler == "ddim" else 0.0
-        frames: list[dict] = []
-        keep = _frames_to_keep(steps)
-        last = 0.0
-        for rec in p.sample(shape, colour, n=n, sampler=sampler, steps=steps, guidance=float(guidance), eta=eta,
-                            seed=seed, runtime=runtime, progress=progress_adapter(progress)):
-            if hasattr(rec, "x_t"):
-                line = text("diffusion.step_status", lang, i=rec.index, n=rec.steps, t=f"{rec.timestep:.0f}",
-                            ab=f"{rec.alpha_bar:.4f}", sig=f"{100 * rec.alpha_bar:.1f}",
-                            noise=f"{100 * (1 - rec.alpha_bar):.1f}", unet=f"{rec.unet_ms:.1f}",
-                            batch=2 * n if p.conditional and float(guidance) != 1.0 else n,
-                            step=f"{rec.step_ms:.1f}")
-                if rec.index in keep:
-                    frames.append({"x_t": grid(rec.x_t), "x0": grid(rec.x0), "line": line})
-                now = time.perf_counter()
-                if now - last >= FRAME_INTERVAL_S or rec.index == rec.steps:
-                    last = now
-                    yield grid(rec.x_t), grid(rec.x0), None, line, gr.update(), None
-            else:
-                done = text("diffusion.done", lang, n=len(rec.images), sampler=sampler_label(rec.sampler),
-                            steps=rec.steps, g=f"{rec.guidance:g}", seed=rec.seed, wall=f"{rec.wall_ms:.0f}",
-                            unet=f"{rec.unet_ms:.0f}", runtime=rec.runtime,
-                            judged=judged(p, rec.images, shape, "diffusion.judged", lang))
-                timeline = gr.update(minimum=1, maximum=max(len(frames), 1), value=len(frames), step=1,
-                                     interactive=len(frames) > 1)
-                yield (frames[-1]["x_t"] if frames else None, frames[-1]["x0"] if frames else None,
-                       grid(rec.images), done, timeline, frames)
-
-    def scrub(frames, k, request: gr.Request):
-        if not frames:
-            return gr.update(), gr.update(), text("diffusion.no_run", lang_of(request))
-        f = frames[min(max(int(k), 1), len(frames)) - 1]
-        return f["x_t"], f["x0"], f["line"]
-
-    @user_errors
-    def forward(image, t_value, source_key, path, request: gr.Request, progress=gr.Progress()):
-        lang = lang_of(request)
-        if image is None:
-            raise gr.Error(text("diffusion.no_image", lang), print_exception=False)
-        p = model(source_key, path, progress, lang)
-        last = p.num_train_timesteps - 1
-        tv = int(np.clip(int(t_value), 0, last))
-        # one call, one noise draw: the chosen t first, then the ladder
-        one = p.forward_process(image, [tv] + [min(x, last) for x in LADDER], seed=0)
-        trio = strip(np.stack([one.x0, one.noise, one.x_t[0]]), tile=192)
-        ab = float(one.alpha_bar[0])
-        status = text("diffusion.forward_status", lang, t=tv, ab=f"{ab:.4f}", a=f"{ab ** 0.5:.3f}",
-                      s=f"{(1 - ab) ** 0.5:.3f}")
-        curve = alpha_bar_plot(p.alphas_cumprod(), tv)
-        return trio, strip(one.x_t[1:], tile=112), curve, status
-
-    @user_errors
-    def compare(shape, colour, n, seed, guidance, picked, source_key, path, runtime, request: gr.Request,
-                progress=gr.Progress()):
-        lang = lang_of(request)
-        if not picked:
-            raise gr.Error(text("diffusion.compare_none", lang), print_exception=False)
-        p = model(source_key, path, progress, lang)
-        runs = [(s.split(" · ")[0], int(s.split(" · ")[1])) for s in picked if s in COMPARE_SETS]
-        if not runs:
-            raise gr.Error(text("diffusion.compare_none", lang), print_exception=False)
-        n = int(n)
-        ids = p.class_ids(shape, colour, n)
-        items, times = [], []
-        total = sum(steps for _, steps in runs)
-        done_steps = 0
-        for sampler, steps in runs:
-            progress(done_steps / total, desc=f"{sampler_label(sampler)} · {steps}")
-            out = p.generate(ids, sampler, steps, float(guidance), 0.0, int(seed), runtime)
-            done_steps += steps
-            items.append((grid(out.images, tile=96),
-                          text("diffusion.compare_caption", lang, sampler=sampler_label(sampler), steps=steps,
-                               ms=f"{out.wall_ms:.0f}",
-                               judged=judged(p, out.images, shape, "diffusion.compare_judged", lang))))
-            times.append((out.wall_ms, f"{sampler_label(sampler)} · {steps}"))
-        slow, fast = max(times), min(times)
-        status = text("diffusion.compare_status", lang, k=len(runs), n=n, slow=f"{slow[0]:.0f}", slow_name=slow[1],
-                      fast=f"{fast[0]:.0f}", fast_name=fast[1], ratio=f"{slow[0] / max(fast[0], 1e-9):.1f}")
-        return items, status
-
-    @user_errors
-    def run_ab(source_key, path, a, b, runs, request: gr.Request, progress=gr.Progress()):
-        from models.bench import run_bench
-        from models.diffusion.bench import spec_for
-        lang = lang_of(request)
-        p = model(source_key, path, progress, lang)
-        report = run_bench(spec_for(p), [a, b], runs=int(runs), warmup=2, device=ctx.torch_device(),
-                           cache_dir=ctx.cache_dir, progress=progress_adapter(progress))
-        rows, headers, verdict = ab_result(report, a, b, lang)
-        return gr.update(value=rows, headers=headers), verdict
-
-    # ------------------------------------------------------------------ layout
-    with gr.Tab(t("diffusion.tab"), id=NAME) as tab:
-        gr.Markdown(t("diffusion.intro"))
-        limits_note("diffusion")
+    from models.topics import CNN
+    model = topic.model()
+    slot = ModelSlot(ctx, model, "diffusion.model_ok")
+    cnns = ModelSlot(ctx, CNN, "cnn.source_ok", max_items=1)      # the judge: the studio CNN names shapes
+    with gr.Tab(t("diffusion.tab"), id=topic.key) as tab:
+        header(topic.key)
         with gr.Row():
-            source = gr.Dropdown([(s.label, k) for k, s in DIFFUSION_SOURCES.items()], value="studio",
-                                 label=t("common.source"), scale=2)
-            runtime = runtime_picker(ctx, choices)
-        model_path = gr.Textbox(label=t("diffusion.model_path"), max_lines=1, visible=False,
-                                placeholder="~/models/ddpm-cifar10-32")
+            source = source_picker(model, scale=2)
+            runtime = runtime_picker(ctx)
+        weights_path, source_changed = weights_path_box(source, "diffusion.weights_path", "~/models/ddpm-cifar10-32")
         status = gr.Markdown(elem_id="diffusion-status")
         with gr.Row():
             shape = gr.Dropdown(list(SHAPES), value="star", label=t("diffusion.shape"))
@@ -209,28 +195,12 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
             seed = SafeNumber(value=0, precision=0, minimum=0, maximum=2**31 - 1, label=t("diffusion.seed"))
         with gr.Tabs():
             with gr.Tab(t("diffusion.sample_tab"), id="diffusion-sample"):
-                with gr.Row():
-                    sampler = gr.Radio([(i.label, k) for k, i in SAMPLERS.items()], value="ddim",
-                                       label=t("diffusion.sampler"), elem_id="diffusion-sampler")
-                    steps = gr.Slider(limits.DIFFUSION_MIN_STEPS, limits.DIFFUSION_MAX_STEPS,
-                                      value=50, step=1, label=t("diffusion.steps"), elem_id="diffusion-steps")
-                with gr.Row():
-                    guidance = gr.Slider(0, MAX_GUIDANCE, value=3.0, step=0.5, label=t("diffusion.guidance"))
-                    eta = gr.Slider(0, 1, value=0, step=0.05, label=t("diffusion.eta"))
-                run_btn = gr.Button(t("diffusion.run"), variant="primary", elem_id="diffusion-run")
-                step_status = gr.Markdown(elem_id="diffusion-step-status")
-                with gr.Row():
-                    x_t_view = gr.Image(label=t("diffusion.x_t"), interactive=False, height=300, elem_id="diffusion-xt")
-                    x0_view = gr.Image(label=t("diffusion.x0"), interactive=False, height=300, elem_id="diffusion-x0")
-                    final_view = gr.Image(label=t("diffusion.final"), interactive=False, height=300,
-                                          elem_id="diffusion-final")
-                timeline = gr.Slider(1, 2, value=1, step=1, interactive=False, label=t("diffusion.timeline"),
-                                     elem_id="diffusion-timeline")
+                s = _sample_views()
             with gr.Tab(t("diffusion.forward_tab"), id="diffusion-forward"):
                 with gr.Row():
                     with gr.Column(scale=1, min_width=220):
                         picture = SafeImage(label=t("diffusion.input"), type="numpy", sources=["upload", "clipboard"],
-                                            height=200, image_mode="RGB", value=random_picture(1))
+                                            height=200, image_mode="RGB", value=random_object(1))
                         random_btn = gr.Button(t("diffusion.random"), size="sm")
                         t_slider = gr.Slider(0, 999, value=250, step=1, label=t("diffusion.t"), elem_id="diffusion-t")
                     with gr.Column(scale=3):
@@ -240,48 +210,67 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> gr.Tab:
                                          elem_id="diffusion-curve")
                 ladder = gr.Image(label=t("diffusion.ladder"), interactive=False, height=150)
             with gr.Tab(t("diffusion.compare_tab"), id="diffusion-compare"):
-                gr.Markdown(t("diffusion.compare_intro"))
-                picked = gr.CheckboxGroup(list(COMPARE_SETS), value=COMPARE_DEFAULT, label=t("diffusion.compare_set"))
-                compare_btn = gr.Button(t("diffusion.compare_run"), variant="primary", elem_id="diffusion-compare-run")
-                compare_status = gr.Markdown(elem_id="diffusion-compare-status")
-                compare_view = gr.Gallery(label=t("diffusion.compare_view"), columns=3, height="auto",
-                                          object_fit="contain", allow_preview=False, elem_id="diffusion-compare")
-        ab = ab_panel(ctx, choices)
+                c = _compare_views()
+        ab = ab_panel(ctx, [model.graph("diffusion")])
         learn_accordion("diffusion.learn")
-
         frames = gr.State(None)
-        heavy = heavy_queue(NAME)
-        hidden = dict(api_visibility="undocumented")
-        private = dict(api_visibility="private")
-        model_inputs = [source, model_path]
-        described = [status, guidance, eta, runtime, ab.a, ab.b]
-        forward_inputs = [picture, t_slider] + model_inputs
-        forward_outputs = [trio, ladder, curve, forward_status]
 
-        source.change(lambda k: gr.update(visible=k != "studio"), source, model_path, queue=False, **private)
-        for trigger in (source.change, model_path.submit):
-            trigger(describe, model_inputs, described, **hidden, **heavy)
-        run_btn.click(sample, [shape, colour, n, seed, sampler, steps, guidance, eta] + model_inputs + [runtime],
-                      [x_t_view, x0_view, final_view, step_status, timeline, frames], api_name="sample", **heavy)
-        timeline.input(scrub, [frames, timeline], [x_t_view, x0_view, step_status], **private)
-        sampler.change(_eta_for, sampler, eta, queue=False, **private)
-        t_slider.release(forward, forward_inputs, forward_outputs, **hidden, **heavy)
-        picture.change(forward, forward_inputs, forward_outputs, api_name="forward_process", **heavy)
-        random_btn.click(random_picture, None, picture, queue=False, **private)
-        compare_btn.click(compare, [shape, colour, n, seed, guidance, picked] + model_inputs + [runtime],
-                          [compare_view, compare_status], api_name="compare_samplers", **heavy)
-        ab.button.click(run_ab, model_inputs + [ab.a, ab.b, ab.runs], [ab.table, ab.summary],
-                        api_name="compare_diffusion_runtimes", concurrency_id=BENCH, concurrency_limit=1)
-        tab.select(describe, model_inputs, described, **hidden, **heavy) \
-            .then(forward, forward_inputs, forward_outputs, **hidden, **heavy)
+        heavy = heavy_queue(topic.key)
+        model_inputs = [source, weights_path]
+        described = [status, s["guidance"], s["eta"], t_slider]
+        forward = (bind(forward_process, slot), [picture, t_slider, *model_inputs], [trio, ladder, curve, forward_status])
+        for event in (source_changed.then, weights_path.submit, tab.select):
+            event(bind(describe_model, slot), model_inputs, described, **PRIVATE, **heavy).then(*forward, **PRIVATE,
+                                                                                                 **heavy)
+        s["run"].click(bind(sample, slot, cnns),
+                       [shape, colour, n, seed, s["sampler"], s["steps"], s["guidance"], s["eta"], *model_inputs,
+                        runtime],
+                       [s["x_t"], s["x0"], s["final"], s["status"], s["timeline"], frames],
+                       **api(topic.key, "sample"), **heavy)
+        s["timeline"].input(scrub, [frames, s["timeline"]], [s["x_t"], s["x0"], s["status"]], **PRIVATE)
+        s["sampler"].change(eta_for, s["sampler"], s["eta"], queue=False, **PRIVATE)
+        t_slider.release(*forward, **PRIVATE, **heavy)
+        picture.change(*forward, **api(topic.key, "forward_process"), **heavy)
+        random_btn.click(random_picture, None, picture, queue=False, **PRIVATE)
+        show_availability(ctx, tab.select, [runtime, ab.a, ab.b])
+        c["run"].click(bind(compare_samplers, slot, cnns), [shape, colour, n, seed, s["guidance"], c["picked"],
+                                                            *model_inputs, runtime],
+                       [c["view"], c["status"]], **api(topic.key, "compare_samplers"), **heavy)
+        ab.button.click(bind(compare_runtimes, slot), [*model_inputs, *ab.inputs()], [ab.table, ab.summary],
+                        **api(topic.key, "compare_runtimes"), **BENCH_QUEUE)
     return tab
 
 
-def _eta_for(sampler: str):
-    """eta is DDIM's knob: other samplers get it locked at 0."""
-    return gr.update(interactive=True) if sampler == "ddim" else gr.update(interactive=False, value=0.0)
+def _sample_views() -> dict:
+    from models.diffusion.schedulers import MAX_GUIDANCE, SAMPLERS
+    with gr.Row():
+        sampler = gr.Radio([(i.label, k) for k, i in SAMPLERS.items()], value="ddim", label=t("diffusion.sampler"),
+                           elem_id="diffusion-sampler")
+        steps = gr.Slider(limits.DIFFUSION_MIN_STEPS, limits.DIFFUSION_MAX_STEPS, value=50, step=1,
+                          label=t("diffusion.steps"), elem_id="diffusion-steps")
+    with gr.Row():
+        guidance = gr.Slider(0, MAX_GUIDANCE, value=3.0, step=0.5, label=t("diffusion.guidance"))
+        eta = gr.Slider(0, 1, value=0, step=0.05, label=t("diffusion.eta"))
+    run = gr.Button(t("diffusion.run"), variant="primary", elem_id="diffusion-run")
+    status = gr.Markdown(elem_id="diffusion-step-status")
+    with gr.Row():
+        x_t = gr.Image(label=t("diffusion.x_t"), interactive=False, height=300, elem_id="diffusion-xt")
+        x0 = gr.Image(label=t("diffusion.x0"), interactive=False, height=300, elem_id="diffusion-x0")
+        final = gr.Image(label=t("diffusion.final"), interactive=False, height=300, elem_id="diffusion-final")
+    timeline = gr.Slider(1, 2, value=1, step=1, interactive=False, label=t("diffusion.timeline"),
+                         elem_id="diffusion-timeline")
+    return dict(sampler=sampler, steps=steps, guidance=guidance, eta=eta, run=run, status=status, x_t=x_t, x0=x0,
+                final=final, timeline=timeline)
 
 
-def _judge(ctx: StudioContext):
-    from models.diffusion.predictor import SampleJudge
-    return SampleJudge(checkpoint_root=ctx.checkpoint_root)
+def _compare_views() -> dict:
+    from models.diffusion.schedulers import COMPARE_RUNS
+    gr.Markdown(t("diffusion.compare_intro"))
+    picked = gr.CheckboxGroup([(f"{sampler_label(sampler)} · {steps}", key)
+                               for key, (sampler, steps) in COMPARE_RUNS.items()],
+                              value=COMPARE_DEFAULT, label=t("diffusion.compare_set"))
+    run = gr.Button(t("diffusion.compare_run"), variant="primary", elem_id="diffusion-compare-run")
+    status = gr.Markdown(elem_id="diffusion-compare-status")
+    view = gr.Gallery(label=t("diffusion.compare_view"), columns=3, height="auto", object_fit="contain",
+                      allow_preview=False, elem_id="diffusion-compare")
+    return dict(picked=picked, run=run, status=status, view=view)

@@ -5,8 +5,9 @@ Applied once by app.build_demo, before any request is served.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from models.files import atomic_write
 
 
 def _write_once(path: Path, data: bytes) -> None:
@@ -28,14 +29,7 @@ def _write_once(path: Path, data: bytes) -> None:
         except OSError:
             pass
         return
-    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, durable=False)   # a cache: atomic is what matters, not durable
 
 
 def atomic_output_cache() -> None:

@@ -41,9 +41,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.ab_table": ("Latency and agreement on the current input", "当前输入上的延迟与一致性"),
     "common.ab_summary": (
         "**{b}** vs **{a}**: p50 {b_p50} ms vs {a_p50} ms → **{speedup}× {faster}**. Agreement: "
-        "max abs error {max_abs}, cosine {cosine}, {task_name} {task_value}.",
+        "max abs error {max_abs}, cosine {cosine}, {task}.",
         "**{b}** 对比 **{a}**：p50 {b_p50} 毫秒 vs {a_p50} 毫秒 → **{speedup}× {faster}**。一致性："
-        "最大绝对误差 {max_abs}，余弦相似度 {cosine}，{task_name} {task_value}。"),
+        "最大绝对误差 {max_abs}，余弦相似度 {cosine}，{task}。"),
+    "common.ab_which": ("Graph to compare", "要对比的计算图"),
     "common.faster": ("faster", "更快"),
     "common.slower": ("(slower)", "（更慢）"),
     "common.ab_failed": ("Runtime {name} could not run: {status}", "运行时 {name} 无法运行：{status}"),
@@ -52,13 +53,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.col_speedup": ("speedup vs A", "相对 A 加速"),
     "common.col_task": ("task agreement", "任务一致性"),
     "common.source_missing": ("{label} cannot be used here: {why}", "{label} 在这里无法使用：{why}"),
+    # --- the registry's graphs (models/topics.py), as the A/B panels and the Runtime lab name them;
+    # the English must equal each Graph's label (a test checks)
+    "graph.cnn": ("CNN · classifier", "CNN · 分类器"),
+    "graph.attention": ("ViT · classifier + attention maps", "ViT · 分类器 + 注意力图"),
+    "graph.attention-text": ("GPT · attention over a sentence", "GPT · 句子上的注意力"),
+    "graph.yolo": ("YOLO · whole detector (ultralytics' predictor + NMS)", "YOLO · 完整检测器（ultralytics 预测器 + NMS）"),
+    "graph.yolo-network": ("YOLO · detector network", "YOLO · 检测网络"),
+    "graph.sam-encoder": ("SAM · image encoder", "SAM · 图像编码器"),
+    "graph.sam-decoder": ("SAM · prompt decoder", "SAM · 提示解码器"),
+    "graph.clip-image": ("CLIP · image tower", "CLIP · 图像塔"),
+    "graph.clip-text": ("CLIP · text tower", "CLIP · 文本塔"),
+    "graph.diffusion": ("Diffusion · UNet, one guided step", "扩散 · UNet，一个引导步"),
+    "graph.diffusion-run": ("Diffusion · a whole sampling run", "扩散 · 一次完整采样"),
+    "graph.gpt": ("GPT · one decoding step (KV cache)", "GPT · 一个解码步（KV 缓存）"),
     "common.loading": ("Loading {what}…", "正在加载 {what}…"),
     "common.building": ("Preparing runtime {name} (first use: export / compile)…",
                         "正在准备运行时 {name}（首次使用：导出/编译）…"),
     "common.unexpected": ("Something went wrong ({kind}): {msg}. The studio is still running — try another "
                           "input, model or runtime.",
                           "出错了（{kind}）：{msg}。工作室仍在运行——请换一个输入、模型或运行时再试。"),
-    "common.unavailable": ("unavailable", "不可用"),
     "common.ran_on": ("Ran on {runtime} in {ms} ms.", "在 {runtime} 上运行，用时 {ms} 毫秒。"),
     # --- CNN tab
     "cnn.tab": ("CNN feature maps", "CNN 特征图"),
@@ -77,7 +91,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cnn.classify": ("Classify", "识别"),
     "cnn.model_view": ("What the model sees", "模型看到的输入"),
     "cnn.top5": ("Top-5 probabilities", "前 5 个概率"),
-    "cnn.status": ("Status", "状态"),
     "cnn.fmaps": ("Feature maps", "特征图"),
     "cnn.layer": ("Layer", "层"),
     "cnn.fmap_grid": ("Channels of the chosen layer (each scaled to its own min–max; bright = strong)",
@@ -119,7 +132,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cnn.unknown_class": ("“{name}” is not a class of this model. Its classes include: {some}.",
                           "“{name}” 不是该模型的类别。它的类别包括：{some}。"),
     "cnn.empty_sketch": ("The drawing is empty: draw a shape first.", "画布是空的：请先画一个形状。"),
-    "cnn.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
     "cnn.source_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",
                       "正在使用 **{label}** · {params} 个参数 · {classes} 个类别 · 输入 {size}×{size}。"),
     "cnn.studio_hint": ("It knows only {classes}. Give it a photo and it still answers one of them: softmax "
@@ -127,7 +139,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "For photos choose MobileNetV2 (ImageNet).",
                         "它只认识 {classes}。给它一张照片，它仍会从中选一个：softmax 总是把 100% 分给已有的类别，"
                         "所以高概率并不等于确定。识别照片请选择 MobileNetV2（ImageNet）。"),
-    "cnn.pretrained_path": ("Pretrained weight file (optional path)", "预训练权重文件（可选路径）"),
+    "cnn.weights_path": ("Pretrained weight file (optional path)", "预训练权重文件（可选路径）"),
     "cnn.learn": (
         """
 **Convolution (week 1).** A convolution slides a small filter (here 3×3) over the image and, at each position,
@@ -202,7 +214,7 @@ BatchNorm 每个通道有 2 个。
     "gpt.examples": ("Openings", "开头示例"),
     "gpt.output": ("Generated text (colour = the model's probability for that token; click a token)",
                    "生成的文本（颜色 = 模型给该词元的概率；点击词元查看）"),
-    "gpt.model_path": ("Folder saved with save_pretrained (optional)", "用 save_pretrained 保存的文件夹（可选）"),
+    "gpt.weights_path": ("Folder saved with save_pretrained (optional)", "用 save_pretrained 保存的文件夹（可选）"),
     "gpt.decoding": ("Decoding", "解码方式"),
     "gpt.decoding_info": ("greedy: always the most likely token · sampling: draw from the (reshaped) "
                           "distribution · beam: keep the best few partial texts",
@@ -239,7 +251,6 @@ BatchNorm 每个通道有 2 个。
                         "Lower is better: the model is about as unsure as choosing among that many tokens.",
                         "在留出的戏剧（{plays}）上的验证困惑度：**{ppl}**（二元语法基线：{bigram}）。"
                         "越低越好：相当于模型在这么多个词元中犹豫。"),
-    "gpt.source_missing": ("{label} is not available: {why}", "{label} 不可用：{why}"),
     "gpt.stat_tokens": ("{n}/{max} tokens", "{n}/{max} 个词元"),
     "gpt.stat_ttft": ("first token after {ms} ms", "首个词元用时 {ms} 毫秒"),
     "gpt.stat_speed": ("{tps} tokens/s", "每秒 {tps} 个词元"),

@@ -20,7 +20,7 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
     "attention.random": ("🎲 Random shape", "🎲 随机形状"),
     "attention.analyse": ("Analyse", "分析"),
     "attention.examples": ("Examples", "示例"),
-    "attention.vit_path": ("Folder with the pretrained ViT (save_pretrained layout)",
+    "attention.weights_path": ("Folder with the pretrained ViT (save_pretrained layout)",
                            "预训练 ViT 所在文件夹（save_pretrained 格式）"),
     "attention.prediction": ("Prediction ([CLS] token → classifier)", "预测（[CLS] 词元 → 分类器）"),
     "attention.vit_ok": (
@@ -129,7 +129,6 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
         "1) Q、K、V：每个词元一行。2) QKᵀ/√d：每个查询行与每个键行在全部 {d} 维上做点积，再除以 √{d} = {sqrt}。"
         "3) 因果掩码把未来设为 −∞。4) 每行 softmax：权重非负且和为 1（e^−∞ = 0）。5) 输出：V 各行的加权平均。"
         "校验：我们的 softmax 与模型自身的注意力权重相差 {err}（最大 |Δ|）。在 eager 模型上计算：没有运行时会返回 Q、K、V。"),
-    "attention.ab_which": ("A/B on", "A/B 对比对象"),
     "attention.learn": (
         """**Self-attention in one line.** Each token's vector x is projected three ways: a query q = xW_Q
 (what am I looking for?), a key k = xW_K (what do I offer?), a value v = xW_V (what do I pass on?).

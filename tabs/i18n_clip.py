@@ -60,7 +60,6 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
     "clip.gallery_uploads": ("My pictures (upload below)", "我的图片（在下方上传）"),
     "clip.uploads": (f"Pictures to index (up to {MAX_UPLOADS})", f"要建索引的图片（最多 {MAX_UPLOADS} 张）"),
     "clip.index": ("Index the gallery", "为图库建索引"),
-    "clip.index_kind": ("Search", "搜索方式"),
     "clip.indexed": (
         "Indexed {n} pictures in {seconds} s on {runtime}: {how}. Captions for image → text: {captions}.",
         "在 {runtime} 上用 {seconds} 秒为 {n} 张图片建了索引：{how}。图 → 文所用描述：{captions}。"),
@@ -109,9 +108,6 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
     "clip.stale_index": (
         "The gallery was indexed with another model or runtime: click 'Index the gallery' again.",
         "图库是用另一个模型或运行时建的索引：请再次点击“为图库建索引”。"),
-    "clip.ab_which": ("Tower to compare", "要对比的塔"),
-    "clip.ab_image": ("Image tower (the similarity batch)", "图像塔（相似度矩阵的批次）"),
-    "clip.ab_text": ("Text tower (48 labels × templates)", "文本塔（48 个标签 × 模板）"),
     "clip.learn": (
         "### Two towers, one space\n"
         "The **image tower** (here a small Vision Transformer) and the **text tower** (a small causal "

@@ -17,6 +17,8 @@ LAB_STRINGS: dict[str, tuple[str, str]] = {
     "lab.runtimes_info": ("torch.compile compiles on first use (tens of seconds on a small CPU)",
                           "torch.compile 首次使用时编译（在小 CPU 上需要几十秒）"),
     "lab.precisions": ("Precisions", "精度"),
+    "lab.col_graph": ("graph", "计算图"),
+    "lab.col_speedup": ("speed-up vs eager fp32", "相对 eager fp32 的加速"),
     "lab.precisions_info": ("every row is compared with eager fp32: the drift is what the precision costs",
                             "每一行都与 eager fp32 比较：偏差就是该精度的代价"),
     "lab.batches": ("Batch sizes (image models)", "批大小（图像模型）"),

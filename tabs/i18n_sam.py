@@ -79,9 +79,6 @@ SAM_STRINGS: dict[str, tuple[str, str]] = {
         "{side}×{side} = {points} 个点提示，{calls} 次解码器调用，得到 **{n} 个掩码**，共 {ms} 毫秒（{runtime}；图像嵌入{cached}）。"),
     "sam.cached_word": ("from the cache", "来自缓存"),
     "sam.computed_word": ("computed now", "本次计算"),
-    "sam.ab_which": ("Graph to compare", "要比较的计算图"),
-    "sam.ab_encoder": ("image encoder (once per image)", "图像编码器（每张图一次）"),
-    "sam.ab_decoder": ("prompt decoder (every click)", "提示解码器（每次点击）"),
     "sam.learn": (
         "### Three parts\n"
         "SAM (*Segment Anything*, Kirillov et al. 2023) has an **image encoder** (a ViT with windowed attention "

@@ -39,6 +39,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
+from models.files import atomic_writer
+
 LAST_STATE = "last.pt"     # resume state inside run_dir
 STATE_FORMAT = 1           # bump when the layout of last.pt changes
 
@@ -352,9 +354,8 @@ class Trainer:
     def _save_state(self, state: dict) -> None:
         run_dir = Path(self.config.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = run_dir / (LAST_STATE + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, run_dir / LAST_STATE)   # a crash mid-write leaves the previous epoch's file
+        with atomic_writer(run_dir / LAST_STATE) as f:   # a crash mid-write leaves the previous epoch's file
+            torch.save(state, f)
 
     def _load_state(self) -> dict | None:
         if not self.config.run_dir:

@@ -45,7 +45,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from models.checkpoints import REPO_ROOT, checkpoint_dir, sha256_file
+from models.checkpoints import REPO_ROOT, checkpoint_dir
+from models.files import sha256_file
 from models.gpt import corpus
 from models.gpt.modeling import END_OF_TEXT, STUDIO_GPT_CONFIG, build_gpt
 from training_scripts.common import (TrainConfig, TrainResult, Trainer, add_common_args,

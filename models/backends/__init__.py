@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.runtimes import RUNTIMES
+
 from .base import (Backend, BackendFailed, BackendUnavailable, ExportableGraph, Progress,
                    artifact_key, atomic_write_bytes, default_cache_dir)
 from .compiled import CompiledBackend
@@ -17,10 +19,12 @@ from .eager import EagerBackend
 from .onnxruntime_backend import OnnxRuntimeBackend
 from .tensorrt_backend import TensorRTBackend
 
-# The order the UI lists them in: the reference first, then increasingly "far" from PyTorch.
+# One class per runtime of models.runtimes.RUNTIMES, in its order (the order the UI lists them in)
 BACKENDS: dict[str, type[Backend]] = {
-    cls.name: cls for cls in (EagerBackend, CompiledBackend, OnnxRuntimeBackend, TensorRTBackend)
+    cls.name: cls for cls in sorted((EagerBackend, CompiledBackend, OnnxRuntimeBackend, TensorRTBackend),
+                                    key=lambda cls: list(RUNTIMES).index(cls.name))
 }
+assert list(BACKENDS) == list(RUNTIMES), "every runtime in models.runtimes has exactly one backend class"
 
 __all__ = ["BACKENDS", "Backend", "BackendCache", "BackendFailed", "BackendUnavailable", "ExportableGraph",
            "artifact_key", "atomic_write_bytes", "availability_table", "backend_names",
@@ -29,7 +33,7 @@ __all__ = ["BACKENDS", "Backend", "BackendCache", "BackendFailed", "BackendUnava
 
 def backend_names() -> list[str]:
     """Registered runtime names in display order."""
-    return list(BACKENDS)
+    return list(RUNTIMES)
 
 
 def availability_table(device: str = "cpu") -> list[tuple[str, str, bool, str]]:
@@ -51,11 +55,13 @@ class BackendCache:
 
     Each runtime is exported / compiled / built once, on first use, and warmed with one call
     so that set-up is never timed as if it were inference. The graph itself is made once, by
-    ``make_graph`` (its fingerprint hashes every weight).
+    ``make_graph`` (its fingerprint hashes every weight). ``make_backend`` defaults to
+    ``create_backend``; it takes the same arguments.
     """
 
-    def __init__(self, make_graph, device: str = "cpu", cache_dir: str | Path | None = None):
+    def __init__(self, make_graph, device: str = "cpu", cache_dir: str | Path | None = None, make_backend=None):
         self._make_graph = make_graph
+        self._make_backend = make_backend     # None: create_backend; a library's own runtimes (YOLO) differ
         self._graph: ExportableGraph | None = None
         self.device = device
         self.cache_dir = cache_dir
@@ -70,8 +76,9 @@ class BackendCache:
     def get(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
         key = (name, precision)
         if key not in self._backends:
-            backend = create_backend(name, self.graph, device=self.device, precision=precision,
-                                     cache_dir=self.cache_dir, progress=progress)
+            make = self._make_backend or create_backend
+            backend = make(name, self.graph, device=self.device, precision=precision, cache_dir=self.cache_dir,
+                           progress=progress)
             backend.warmup(1)
             self._backends[key] = backend
         return self._backends[key]

@@ -16,7 +16,6 @@ import copy
 import hashlib
 import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,21 +25,16 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from models.files import atomic_write, sha256_bytes, sha256_file
+from models.runtimes import (PRECISIONS, RUNTIMES, BackendFailed, BackendUnavailable,  # noqa: F401 (the contract)
+                             check_precision, first_line, normalize_device)
+
 Progress = Callable[[float, str], None]
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 # int8 is weight (and per-call activation) quantisation inside an ONNX graph: what flows in and
 # out of the runtime stays float32
 PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}
 INT8_ONLY_ORT = "int8 here is ONNX Runtime's quantisation (onnxruntime.quantization): choose ONNX Runtime"
-
-
-class BackendUnavailable(RuntimeError):
-    """The runtime cannot run here (not installed, no GPU, precision unsupported); the message says why."""
-
-
-class BackendFailed(RuntimeError):
-    """Export, build or run failed; the message says what happened and what to try."""
 
 
 @dataclass(eq=False)  # identity equality: comparing tensors field by field is meaningless
@@ -167,13 +161,6 @@ def artifact_key(graph: ExportableGraph, runtime: str, runtime_version: str, dev
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name when it has none): what a
-    one-line status or error message quotes."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def hash_record(path: Path) -> Path:
     """Where the sha256 of a cached artifact is recorded: ``<file>.sha256`` beside it."""
     return Path(path).with_name(Path(path).name + ".sha256")
@@ -185,53 +172,14 @@ def artifact_intact(path: Path) -> bool:
     path, record = Path(path), hash_record(path)
     if not path.is_file() or not record.is_file():
         return False
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return record.read_text(encoding="utf-8").strip() == h.hexdigest()
+    return record.read_text(encoding="utf-8").strip() == sha256_file(path)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``,
-    then record its sha256 beside it (``hash_record``) for ``artifact_intact``.
-
-    Readers see either the old file or the whole new one, never a partial write.
-    """
-    path = Path(path)
-    _atomic_write(path, data)
-    _atomic_write(hash_record(path), (hashlib.sha256(data).hexdigest() + "\n").encode())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def normalize_device(device: str) -> str:
-    """``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``; anything else is a ValueError."""
-    device = str(device).strip().lower()
-    if device == "cpu" or device == "cuda":
-        return device
-    if device.startswith("cuda:") and device[5:].isdigit():
-        return device
-    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
-
-
-def check_precision(precision: str) -> str:
-    """Return ``precision`` if it is one of PRECISIONS, else raise a ValueError naming them."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    return precision
+    """Write ``data`` to ``path`` atomically (``models.files.atomic_write``), then record its
+    sha256 beside it (``hash_record``) for ``artifact_intact``."""
+    atomic_write(path, data)
+    atomic_write(hash_record(path), sha256_bytes(data) + "\n")
 
 
 def cuda_available() -> bool:

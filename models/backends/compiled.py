@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from .base import (INT8_ONLY_ORT, PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, device_summary,
+from .base import (RUNTIMES, INT8_ONLY_ORT, PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, device_summary,
                    first_line, normalize_device, place_module, to_torch)
 
 # "reduce-overhead" records CUDA graphs: batch-1 GPU inference is launch-bound, and replaying a
@@ -31,7 +31,7 @@ class CompiledBackend(Backend):
     """
 
     name = "compiled"
-    label = "torch.compile"
+    label = RUNTIMES[name]
 
     @classmethod
     def availability(cls, device: str = "cpu") -> tuple[bool, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .base import (INT8_ONLY_ORT, PRECISION_DTYPES, Backend, device_summary, normalize_device, place_module,
+from .base import (RUNTIMES, INT8_ONLY_ORT, PRECISION_DTYPES, Backend, device_summary, normalize_device, place_module,
                    to_torch)
 
 
@@ -15,7 +15,7 @@ class EagerBackend(Backend):
     """
 
     name = "eager"
-    label = "PyTorch eager"
+    label = RUNTIMES[name]
 
     @classmethod
     def availability(cls, device: str = "cpu") -> tuple[bool, str]:

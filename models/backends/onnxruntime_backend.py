@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import (PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, ExportableGraph,
+from .base import (RUNTIMES, PRECISION_DTYPES, Backend, BackendFailed, BackendUnavailable, ExportableGraph,
                    artifact_intact, artifact_key, atomic_write_bytes, device_summary, first_line,
                    normalize_device, place_module, to_numpy, to_torch)
 
@@ -47,7 +47,7 @@ class OnnxRuntimeBackend(Backend):
     """
 
     name = "onnxruntime"
-    label = "ONNX Runtime"
+    label = RUNTIMES[name]
 
     @classmethod
     def availability(cls, device: str = "cpu") -> tuple[bool, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import (Backend, BackendFailed, ExportableGraph, artifact_intact, artifact_key, atomic_write_bytes,
+from .base import (RUNTIMES, Backend, BackendFailed, ExportableGraph, artifact_intact, artifact_key, atomic_write_bytes,
                    normalize_device, to_torch)
 from .onnxruntime_backend import OnnxRuntimeBackend
 
@@ -136,7 +136,7 @@ class TensorRTBackend(Backend):
     """
 
     name = "tensorrt"
-    label = "TensorRT"
+    label = RUNTIMES[name]
 
     @classmethod
     def availability(cls, device: str = "cpu") -> tuple[bool, str]:

@@ -1,4 +1,4 @@
-"""The CLIP tab's entries for models.bench: each tower is its own graph, so each gets its own rows.
+"""CLIP's bench entries: each tower is its own graph, so each gets its own rows.
 
 - ``clip-image``: the image tower on a batch of ShapeWorld pictures (held-out and seen pairs).
   Agreement: the zero-shot top-1 over the 48 colour-shape labels, scoring this runtime's image
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.bench import BenchSpec
+from models.bench import BenchSpec, backends_of
 
 BENCH_IMAGES = 8    # pictures per image-tower call: the tab's similarity-matrix batch
 
@@ -29,9 +29,11 @@ def bench_pictures(n: int, image_size: int) -> list[np.ndarray]:
     return shapeworld_gallery(n, image_size, seed=5).images
 
 
-def image_spec_for(predictor, images: list) -> BenchSpec:
-    """Bench spec for the image tower of a loaded ClipPredictor (the A/B panel passes its images)."""
+def image_spec(predictor, images: list | None = None) -> BenchSpec:
+    """``clip-image`` for a loaded ClipPredictor on ``images`` (the A/B panel: the similarity
+    tab's batch; None: ``BENCH_IMAGES`` ShapeWorld pictures)."""
     from models.clip.prompts import STUDIO_TEMPLATES, colour_shape_labels
+    images = bench_pictures(BENCH_IMAGES, predictor.image_size) if images is None else images
     labels, templates = colour_shape_labels(), list(STUDIO_TEMPLATES)
     text, _ = predictor.label_embeddings(labels, templates, "eager")
 
@@ -41,13 +43,15 @@ def image_spec_for(predictor, images: list) -> BenchSpec:
 
     return BenchSpec(tab="clip-image", graph=predictor.graphs()["image"],
                      inputs={"pixels": predictor.pixels(images)}, task_metric=zero_shot_agreement,
-                     make_backend=lambda name, precision, progress: predictor.image_backend(name, progress, precision))
+                     make_backend=backends_of(predictor, "image"))
 
 
-def text_spec_for(predictor, images: list) -> BenchSpec:
-    """Bench spec for the text tower: 48 labels x the studio templates in one call per run."""
+def text_spec(predictor, images: list | None = None) -> BenchSpec:
+    """``clip-text``: 48 labels x the studio templates in one call per run, scored against the
+    image embeddings of ``images`` (as ``image_spec``)."""
     from models.clip.predictor import BATCH
     from models.clip.prompts import STUDIO_TEMPLATES, colour_shape_labels, prompts_for
+    images = bench_pictures(BENCH_IMAGES, predictor.image_size) if images is None else images
     labels = colour_shape_labels()
     prompts = prompts_for(labels, list(STUDIO_TEMPLATES))
     image, _ = predictor.embed_images(images, "eager")
@@ -63,21 +67,4 @@ def text_spec_for(predictor, images: list) -> BenchSpec:
         return "zero_shot_top1_agreement", float(np.mean(a == b))
 
     return BenchSpec(tab="clip-text", graph=predictor.graphs()["text"], inputs={"ids": ids[:BATCH]},
-                     task_metric=zero_shot_agreement, run=run,
-                     make_backend=lambda name, precision, progress: predictor.text_backend(name, progress, precision))
-
-
-def _predictor(device: str, source: str):
-    from models.clip.predictor import ClipPredictor
-    return ClipPredictor(source, device=device)
-
-
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """``clip-image`` for the CLI."""
-    p = _predictor(device, source)
-    return image_spec_for(p, bench_pictures(BENCH_IMAGES, p.image_size))
-
-
-def text_bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    p = _predictor(device, source)
-    return text_spec_for(p, bench_pictures(BENCH_IMAGES, p.image_size))
+                     task_metric=zero_shot_agreement, run=run, make_backend=backends_of(predictor, "text"))

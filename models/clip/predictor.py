@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -19,15 +18,15 @@ import torch
 from PIL import Image
 
 from models import checkpoints
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.classification import softmax
-from models.clip.modeling import (STUDIO_MEAN, STUDIO_STD, ImageTower, TextTower, build_clip,
-                                  register_configs, tokenizer_for)
+from models.clip.modeling import ImageTower, TextTower, build_clip, register_configs, tokenizer_for
 from models.clip.prompts import prompts_for
 from models.clip.retrieval import EmbeddingIndex
-from models.clip.sources import STUDIO_MODEL_ID, ClipSource, local_weights, missing_hint, source
+from models.clip.sources import SOURCES, WEIGHTS_FILE
 from models.images import load_image
+from models.predictor import Predictor
+from models.sources import Located
 
 Progress = Callable[[float, str], None]
 BATCH = 64                 # images or sentences per runtime call (TensorRT profile max)
@@ -67,60 +66,48 @@ class Similarity:
         return 0.5 * (ce(logits[:n]) + ce(logits.T[:n]))
 
 
-class ClipPredictor:
-    """Loads one CLIP (studio checkpoint or a pretrained ViT-B-32) and answers CLIP questions.
+class ClipPredictor(Predictor):
+    """One CLIP (studio checkpoint or ViT-B-32, ``models.clip.sources``): both towers on any
+    runtime, embeddings, zero-shot, similarity, patch-text maps and retrieval indexes."""
 
-    Args:
-        source_key: "studio", "vit_b_32_openai" or "vit_b_32_laion" (models.clip.sources).
-        weights_path: an open_clip weights file to use instead of searching (pretrained only).
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "CLIP"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu",
-                 weights_path: str | Path | None = None, checkpoint_root: str | Path | None = None,
-                 cache_dir: str | Path | None = None):
-        self.src: ClipSource = source(source_key)
-        self.device = device
-        self.model, self.norm, self.card, self.weights_sha = self._load(weights_path, checkpoint_root)
-        self.model.eval().requires_grad_(False).to(device)
-        self.tokenizer = tokenizer_for(self.src.model_name)
-        self._images = BackendCache(self._make_image_graph, device, cache_dir)
-        self._texts = BackendCache(self._make_text_graph, device, cache_dir)
+    def __init__(self, source_key: str = "studio", **options):
+        super().__init__(source_key, **options)
+        self.model.eval().requires_grad_(False).to(self.device)
+        self.tokenizer = tokenizer_for(self.src.options["model_name"])
         self._text_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     # ------------------------------------------------------------------ loading
-    def _load(self, weights_path, checkpoint_root):
+    def _load_studio(self, checkpoint_root) -> None:
+        register_configs()
+        state, card = self.studio_checkpoint(checkpoint_root)
+        arch = card["architecture"]
+        self.model = build_clip(arch["open_clip_model"], arch.get("stem"))
+        checkpoints.load_into(self.model, state, card)
+        self.norm = (arch["mean"], arch["std"])
+
+    def _load_pretrained(self, found: Located) -> None:
         import open_clip
         register_configs()
-        if self.src.key == "studio" and weights_path is None:
-            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)   # sha256 checked
-            model = build_clip(card["architecture"]["open_clip_model"], card["architecture"].get("stem"))
-            try:
-                model.load_state_dict(state)
-            except RuntimeError as exc:
-                raise checkpoints.CheckpointError(
-                    f"{STUDIO_MODEL_ID} does not fit the architecture "
-                    f"{card['architecture']['open_clip_model']} (its JSON config changed?): "
-                    f"re-run {card.get('train_command')}") from exc
-            arch = card["architecture"]
-            return model, (arch["mean"], arch["std"]), card, card["sha256"]
-        where = checkpoints.typed_path(weights_path) if weights_path else local_weights(self.src)
-        if where is not None and not where.is_file():
-            raise checkpoints.CheckpointError(f"{where} is not a file: point at an open_clip "
-                                              "weights file (open_clip_model.safetensors)")
-        pretrained = str(where) if where is not None else self.src.pretrained_tag
         try:
-            model, _, _ = open_clip.create_model_and_transforms(self.src.model_name, pretrained=pretrained)
-        except Exception as exc:   # open_clip raises RuntimeError / OSError / hub errors offline
-            if where is None:
-                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
-            raise checkpoints.CheckpointError(f"could not load {self.src.model_name} from {where} ({type(exc).__name__}): "
-                                              "point at an open_clip weights file (open_clip_model.safetensors)") from exc
-        cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
-        norm = (list(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))),
-                list(cfg.get("std", (0.26862954, 0.26130258, 0.27577711))))
-        card = {"model_id": self.src.key, "weights": pretrained}
-        return model, norm, card, checkpoints.state_dict_sha256(model)
+            self.model, _, _ = open_clip.create_model_and_transforms(
+                self.src.options["model_name"], pretrained=str(found.path),
+                force_quick_gelu=bool(self.src.options.get("quick_gelu")))
+        except Exception as exc:   # open_clip raises RuntimeError / OSError / KeyError on a foreign file
+            raise checkpoints.CheckpointError(f"could not load {self.src.options['model_name']} from {found.path} "
+                                              f"({type(exc).__name__}): point at an open_clip weights file "
+                                              f"({WEIGHTS_FILE})") from exc
+        cfg = getattr(self.model.visual, "preprocess_cfg", {}) or {}
+        self.norm = (list(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+                     list(cfg.get("std", (0.26862954, 0.26130258, 0.27577711))))
+        self.weights_sha = checkpoints.state_dict_sha256(self.model)
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "size": self.image_size, "grid": self.grid,
+                "context": self.context_length, "dim": self.model.visual.output_dim,
+                "scale": f"{self.logit_scale:.1f}"}
 
     # ------------------------------------------------------------------ facts
     @property
@@ -175,7 +162,10 @@ class ClipPredictor:
         return self.tokenizer(list(sentences)).numpy().astype(np.int64)
 
     # ------------------------------------------------------------------ runtimes
-    def _make_image_graph(self) -> ExportableGraph:
+    def _graph_makers(self) -> dict:
+        return {"image": self._image_graph, "text": self._text_graph}
+
+    def _image_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"clip.{self.src.key}.image", module=ImageTower(self.model).eval(),
@@ -183,7 +173,7 @@ class ClipPredictor:
             dynamic_axes={"pixels": {0: "batch"}, "image": {0: "batch"}, "patches": {0: "batch"}},
             axis_ranges={"batch": (1, BATCH)}, metadata={"source_sha256": self.weights_sha})
 
-    def _make_text_graph(self) -> ExportableGraph:
+    def _text_graph(self) -> ExportableGraph:
         ids = torch.from_numpy(self.tokens(["a red circle", "a blue square"]))
         return ExportableGraph(
             name=f"clip.{self.src.key}.text", module=TextTower(self.model).eval(),
@@ -191,24 +181,13 @@ class ClipPredictor:
             dynamic_axes={"ids": {0: "batch"}, "text": {0: "batch"}},
             axis_ranges={"batch": (1, BATCH)}, metadata={"source_sha256": self.weights_sha})
 
-    def image_backend(self, name: str = "eager", progress: Progress | None = None,
-                      precision: str = "fp32") -> Backend:
-        return self._images.get(name, precision, progress)
-
-    def text_backend(self, name: str = "eager", progress: Progress | None = None,
-                     precision: str = "fp32") -> Backend:
-        return self._texts.get(name, precision, progress)
-
-    def graphs(self) -> dict[str, ExportableGraph]:
-        return {"image": self._images.graph, "text": self._texts.graph}
-
     # ------------------------------------------------------------------ embeddings
     def embed_images(self, images: list, backend: str = "eager", progress: Progress | None = None,
                      ) -> tuple[np.ndarray, np.ndarray]:
         """(image (N, D), patches (N, G*G, D)), unit length, in batches of ``BATCH``."""
         if not len(images):
             raise ValueError("no images to embed")
-        b = self.image_backend(backend)
+        b = self.backend("image", backend)
         outs, patches = [], []
         for i in range(0, len(images), BATCH):
             out = b(pixels=self.pixels(images[i:i + BATCH]))
@@ -225,7 +204,7 @@ class ClipPredictor:
             raise ValueError("no sentences to embed")
         missing = [s for s in dict.fromkeys(sentences) if (backend, s) not in self._text_cache]
         if missing:
-            b = self.text_backend(backend)
+            b = self.backend("text", backend)
             for i in range(0, len(missing), BATCH):
                 chunk = missing[i:i + BATCH]
                 emb = b(ids=self.tokens(chunk))["text"]
@@ -257,7 +236,7 @@ class ClipPredictor:
         t2 = time.perf_counter()
         cos = (img[0] @ text.T).astype(np.float32)
         probs = softmax(self.logit_scale * cos.astype(np.float64))
-        runtime = self.image_backend(backend).describe()
+        runtime = self.backend("image", backend).describe()
         return ZeroShot(list(labels), cos, probs, self.logit_scale, list(templates),
                         (t2 - t1) * 1000, (t1 - t0) * 1000 if cached < len(labels) * len(templates) else 0.0,
                         cached, runtime)

@@ -1,59 +1,29 @@
-"""Where CLIP weights come from: the studio checkpoint, or a public ViT-B-32 already on disk.
-
-Pretrained CLIPs load through open_clip's own ``create_model_and_transforms(name, pretrained=...)``:
-from a weights file the learner points at (``$STUDIO_CLIP_DIR/<key>/open_clip_model.safetensors``
-or a path typed in the UI), else from the Hugging Face hub cache, which open_clip reads by tag
-("openai", "laion2b_s34b_b79k") — with ``HF_HUB_OFFLINE=1`` it never downloads.
-"""
+"""The CLIP picker's entries: the studio checkpoint and ViT-B-32 weights when on disk (an
+open_clip weights file in ``$STUDIO_CLIP_DIR/<key>/`` or a typed path, or open_clip's own entry
+in the Hugging Face cache; ``models.sources.locate``). They load through open_clip's own
+``create_model_and_transforms(name, pretrained=<file>)``."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from models.sources import Source
 
 STUDIO_MODEL_ID = "clip-shapeworld"
-WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+WEIGHTS_FILE = "open_clip_model.safetensors"   # open_clip's safetensors name on the hub
 
 
-@dataclass(frozen=True)
-class ClipSource:
-    key: str                   # "studio" | "vit_b_32_openai" | "vit_b_32_laion"
-    label: str                 # shown in the model picker
-    model_name: str            # open_clip architecture name
-    pretrained_tag: str | None  # open_clip's pretrained tag (None: the studio checkpoint)
+def _vit_b_32(key: str, label: str, tag: str, hub: str, quick_gelu: bool) -> Source:
+    return Source(key, label, file=WEIGHTS_FILE, env="STUDIO_CLIP_DIR", hub=hub,
+                  # the OpenAI weights were trained with QuickGELU: open_clip applies it by tag, not
+                  # for a weights file, so the predictor must ask for it
+                  options={"model_name": "ViT-B-32", "quick_gelu": quick_gelu},
+                  get=f"python -c \"import open_clip; open_clip.create_model_and_transforms('ViT-B-32', "
+                      f"pretrained='{tag}')\" (fills the Hugging Face cache)")
 
 
-CLIP_SOURCES: dict[str, ClipSource] = {
-    "studio": ClipSource("studio", "Studio CLIP (ShapeWorld, ViT 8×8 patches, 64 px)",
-                         "ShapeWorld-ViT-Tiny", None),
-    "vit_b_32_openai": ClipSource("vit_b_32_openai", "ViT-B-32 · OpenAI (pretrained, 151 M)",
-                                  "ViT-B-32", "openai"),
-    "vit_b_32_laion": ClipSource("vit_b_32_laion", "ViT-B-32 · LAION-2B (pretrained, 151 M)",
-                                 "ViT-B-32", "laion2b_s34b_b79k"),
+SOURCES: dict[str, Source] = {
+    "studio": Source("studio", "Studio CLIP (ShapeWorld, ViT 8×8 patches, 64 px)", studio=STUDIO_MODEL_ID,
+                     options={"model_name": "ShapeWorld-ViT-Tiny"}),
+    "vit_b_32_openai": _vit_b_32("vit_b_32_openai", "ViT-B-32 · OpenAI (pretrained, 151 M)", "openai",
+                                 "timm/vit_base_patch32_clip_224.openai", quick_gelu=True),
+    "vit_b_32_laion": _vit_b_32("vit_b_32_laion", "ViT-B-32 · LAION-2B (pretrained, 151 M)", "laion2b_s34b_b79k",
+                                "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", quick_gelu=False),
 }
-
-
-def source(key: str) -> ClipSource:
-    if key not in CLIP_SOURCES:
-        raise ValueError(f"unknown CLIP source {key!r}; choose one of {', '.join(CLIP_SOURCES)}")
-    return CLIP_SOURCES[key]
-
-
-def local_weights(src: ClipSource) -> Path | None:
-    """A weights file in ``$STUDIO_CLIP_DIR/<key>/`` (safetensors preferred), else None."""
-    root = os.environ.get("STUDIO_CLIP_DIR")
-    if not root:
-        return None
-    for name in WEIGHT_FILES:
-        if (Path(root) / src.key / name).is_file():
-            return Path(root) / src.key / name
-    return None
-
-
-def missing_hint(src: ClipSource) -> str:
-    return (f"{src.label} is not on this machine (not in the Hugging Face cache, no file in "
-            f"$STUDIO_CLIP_DIR/{src.key}/). On a machine with internet run `python -c \"import "
-            f"open_clip; open_clip.create_model_and_transforms('{src.model_name}', "
-            f"pretrained='{src.pretrained_tag}')\"` (it fills the cache), or copy its "
-            f"open_clip_model.safetensors into $STUDIO_CLIP_DIR/{src.key}/. "
-            "The studio model keeps working meanwhile.")

@@ -11,6 +11,8 @@ import torch
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occlusion, Saliency
 from torch import nn
 
+from models.cnn import ATTRIBUTION_METHODS
+
 IG_STEPS = 32          # enough for a smooth map at 64-224 px; IG cost grows linearly with it
 
 
@@ -50,8 +52,7 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, target: int) -> np
                                            perturbations_per_eval=16)
             a = a.sum(1).clamp(min=0)
         else:
-            raise ValueError(f"unknown attribution method {method!r}; choose one of "
-                             "Grad-CAM, Saliency, Integrated Gradients, Occlusion")
+            raise ValueError(f"unknown attribution method {method!r}; choose one of {', '.join(ATTRIBUTION_METHODS)}")
     a = a[0].detach().float().cpu().numpy()
     hi = float(a.max())
     return (a / hi if hi > 0 else a).astype(np.float32)

@@ -1,26 +1,16 @@
-"""The CNN tab's entry for models.bench: the classifier graph on one ShapeWorld image (or the
-learner's image in the A/B panel); task agreement = same top-1 class as the reference."""
+"""The CNN's bench entry: the classifier graph on one picture (the learner's in the A/B panel, a
+held-out ShapeWorld star for the CLI and the lab); task agreement = the same top-1 class."""
 from __future__ import annotations
 
-import numpy as np
-
-from models.bench import BenchSpec
-
-
-def top1_agreement(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tuple[str, float]:
-    return "top1_agreement", float(np.mean(ref["logits"].argmax(-1) == out["logits"].argmax(-1)))
+from models.agreement import top1_agreement
+from models.bench import BenchSpec, backends_of
 
 
-def spec_for(predictor, image) -> BenchSpec:
-    """Bench spec for a loaded CNNPredictor on one image (what the A/B panel runs)."""
-    return BenchSpec(tab="cnn", graph=predictor.graph(),
+def classifier_spec(predictor, image=None) -> BenchSpec:
+    """Bench spec for a loaded CNNPredictor on ``image`` (None: a held-out purple star)."""
+    if image is None:
+        from models.shapeworld import render_prompted
+        image = render_prompted("star", "purple", seed=0, image_size=64)
+    return BenchSpec(tab="cnn", graph=predictor.graphs()["classifier"],
                      inputs={"image": predictor.preprocess(image).numpy()}, task_metric=top1_agreement,
-                     make_backend=lambda name, precision, progress: predictor.backend(name, precision, progress))
-
-
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """Bench spec for the CLI: the studio (or pretrained) CNN on a held-out ShapeWorld example."""
-    from models.cnn.predictor import CNNPredictor
-    from models.shapeworld import render_prompted
-    predictor = CNNPredictor(source, device=device)
-    return spec_for(predictor, render_prompted("star", "purple", seed=0, image_size=64))
+                     make_backend=backends_of(predictor, "classifier"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,17 +17,18 @@ from PIL import Image
 from torch import nn
 
 from models import checkpoints
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.classification import top_k
-from models.cnn import anatomy
+from models.cnn import ATTRIBUTION_METHODS, anatomy  # noqa: F401 (the methods attribute() takes)
 from models.cnn.modeling import build_cnn
-from models.cnn.sources import STUDIO_MODEL_ID, CNNSource, search_dirs, source
+from models.cnn.sources import SOURCES
+from models.files import sha256_file
 from models.images import load_image
+from models.predictor import Predictor
+from models.sources import Located
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
-ATTRIBUTION_METHODS = ("Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion")
 Progress = Callable[[float, str], None]
 
 
@@ -47,48 +47,43 @@ class FeatureMaps:
     info: anatomy.LayerInfo | None
 
 
-class CNNPredictor:
-    """Loads one CNN (studio checkpoint or pretrained ImageNet weights) and answers questions.
+class CNNPredictor(Predictor):
+    """One CNN (studio checkpoint or ImageNet weights, ``models.cnn.sources``): classification on any
+    runtime; feature maps, the layer table and attributions from the eager model."""
 
-    Args:
-        source_key: "studio", "resnet18" or "mobilenet_v2" (see models.cnn.sources).
-        weights_path: a pretrained weight file to use instead of searching the usual places.
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "CNN"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu", weights_path: str | None = None,
-                 checkpoint_root: str | Path | None = None, cache_dir: str | Path | None = None):
-        self.src: CNNSource = source(source_key)
-        self.device = device
-        self.cache_dir = cache_dir
-        self.model, self.class_names, self.config, self.weights_sha = self._load(weights_path, checkpoint_root)
-        self.model.eval().requires_grad_(False).to(device)
-        self._backends = BackendCache(self._make_graph, device, cache_dir)
+    def __init__(self, source_key: str = "studio", **options):
+        super().__init__(source_key, **options)
+        self.model.eval().requires_grad_(False).to(self.device)
         self._table: list[anatomy.LayerInfo] | None = None
 
     # ------------------------------------------------------------------ loading
-    def _load(self, weights_path, checkpoint_root) -> tuple[nn.Module, list[str], dict, str]:
-        if self.src.key == "studio":
-            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)
-            model = build_cnn(card["architecture"])
-            model.load_state_dict(state)
-            config = dict(card["architecture"])
-            names = card.get("class_names") or [f"class {i}" for i in range(config["num_classes"])]
-            self.card = card
-            return model, list(names), config, card["sha256"]
-        found = checkpoints.resolve_pretrained(self.src.pretrained, weights_path, search_dirs(self.src))
-        if not found.ok:
-            raise checkpoints.CheckpointError(found.message)
+    def _load_studio(self, checkpoint_root) -> None:
+        state, card = self.studio_checkpoint(checkpoint_root)
+        self.model = build_cnn(card["architecture"])
+        checkpoints.load_into(self.model, state, card)
+        self.config = dict(card["architecture"])
+        self.class_names = list(card.get("class_names") or [f"class {i}" for i in range(self.config["num_classes"])])
+
+    def _load_pretrained(self, found: Located) -> None:
         # weights_only: a weight file is data; never let it run code.
         state = torch.load(found.path, map_location="cpu", weights_only=True)
-        model = build_cnn({"arch": self.src.arch, "num_classes": 1000})
-        model.load_state_dict(state)
+        arch = self.src.options["arch"]
+        self.model = build_cnn({"arch": arch, "num_classes": 1000})
+        self.model.load_state_dict(state)
         from torchvision.models import ResNet18_Weights   # the category names ship with torchvision
-        self.card = {"model_id": self.src.key, "weights": str(found.path)}
-        config = {"arch": self.src.arch, "num_classes": 1000, "image_size": 224,
-                  "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "resize": 256}
-        return model, list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"]), config, \
-            checkpoints.sha256_file(found.path)
+        self.class_names = list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+        self.config = {"arch": arch, "num_classes": 1000, "image_size": 224,
+                       "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "resize": 256}
+        self.weights_sha = sha256_file(found.path)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "classes": len(self.class_names), "size": self.image_size}
 
     # ------------------------------------------------------------------ pre-processing
     @property
@@ -114,11 +109,10 @@ class CNNPredictor:
         return ((x - mean) / std).unsqueeze(0)
 
     # ------------------------------------------------------------------ runtimes
-    def graph(self) -> ExportableGraph:
-        """The classifier as an ExportableGraph (made once: see BackendCache)."""
-        return self._backends.graph
+    def _graph_makers(self) -> dict:
+        return {"classifier": self._classifier_graph}
 
-    def _make_graph(self) -> ExportableGraph:
+    def _classifier_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"cnn.{self.src.key}.classifier", module=self.model,
@@ -126,14 +120,10 @@ class CNNPredictor:
             dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
             metadata={"class_names": json.dumps(self.class_names), "source_sha256": self.weights_sha})
 
-    def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
-        """The backend instance for ``name`` (built on first use: export, compile, engine)."""
-        return self._backends.get(name, precision, progress)
-
     # ------------------------------------------------------------------ tasks
     def classify(self, image, backend: str = "eager", k: int = 5, progress: Progress | None = None) -> Classification:
         x = self.preprocess(image)
-        b = self.backend(backend, progress=progress)
+        b = self.backend("classifier", backend, progress=progress)
         t0 = time.perf_counter()
         logits = b(image=x.numpy())["logits"][0]
         ms = (time.perf_counter() - t0) * 1000

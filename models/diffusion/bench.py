@@ -1,4 +1,4 @@
-"""The diffusion tab's entries for models.bench: the UNet is the one graph every runtime runs; the
+"""The diffusion model's bench entries: the UNet is the one graph every runtime runs; the
 scheduler and classifier-free guidance stay in Python.
 
 - ``diffusion``: one UNet call at the guidance batch (``BENCH_IMAGES`` pictures, each with its
@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
-from models.bench import BenchSpec
+from models.bench import BenchSpec, backends_of
 
 BENCH_IMAGES = 4                  # pictures per run: the tab's default grid
 BENCH_PAIRS = (("star", "purple"), ("circle", "red"), ("square", "blue"), ("heart", "yellow"))
@@ -37,8 +36,10 @@ def bench_class_ids(predictor) -> list[int]:
 
 def step_inputs(predictor, class_ids: list[int], guidance: float = BENCH_GUIDANCE) -> dict[str, np.ndarray]:
     """One UNet call as the loop makes it: each picture twice (class, null) when guided."""
+    import torch
+
     from models.diffusion.modeling import NULL_CLASS
-    guided = predictor.conditional and guidance != 1.0
+    guided = predictor.unet_batch(len(class_ids), guidance) > len(class_ids)
     labels = class_ids + [NULL_CLASS] * len(class_ids) if guided else class_ids
     s = predictor.image_size
     x = torch.randn((len(labels), 3, s, s), generator=torch.Generator().manual_seed(BENCH_SEED)).numpy()
@@ -60,8 +61,9 @@ def _judge(predictor):
     return SampleJudge()
 
 
-def spec_for(predictor) -> BenchSpec:
-    """``diffusion`` (per-step rows, whole-run extras) for a loaded DiffusionPredictor."""
+def step_spec(predictor, sample=None) -> BenchSpec:
+    """``diffusion`` (per-step rows, whole-run extras) for a loaded DiffusionPredictor. Its input is
+    the bench's own whatever the caller shows (``sample`` is not used: the step input is noise)."""
     ids = bench_class_ids(predictor)
     judge = _judge(predictor)
     state: dict = {}
@@ -84,13 +86,12 @@ def spec_for(predictor) -> BenchSpec:
             return "final_image_max_abs", math.nan
         return "final_image_max_abs", float(np.abs(final - state["ref"][0]).max())
 
-    return BenchSpec(tab="diffusion", graph=predictor.graph(), inputs=step_inputs(predictor, ids),
+    return BenchSpec(tab="diffusion", graph=predictor.graphs()["unet"], inputs=step_inputs(predictor, ids),
                      task_metric=final_image_agreement, row_extras=row_extras, columns=COLUMNS,
-                     task_format=lambda v: f"{v:.2e}",
-                     make_backend=lambda name, precision, progress: predictor.backend(name, progress, precision))
+                     task_format=lambda v: f"{v:.2e}", make_backend=backends_of(predictor, "unet"))
 
 
-def whole_run_spec_for(predictor) -> BenchSpec:
+def whole_run_spec(predictor, sample=None) -> BenchSpec:
     """``diffusion-run``: each timed run is a whole sampling run; outputs are the final pictures."""
     ids = bench_class_ids(predictor)
 
@@ -101,24 +102,9 @@ def whole_run_spec_for(predictor) -> BenchSpec:
     def final_image_max_abs(ref, out) -> tuple[str, float]:
         return "final_image_max_abs", float(np.abs(ref["image"] - out["image"]).max())
 
-    return BenchSpec(tab="diffusion-run", graph=predictor.graph(), inputs=step_inputs(predictor, ids),
+    return BenchSpec(tab="diffusion-run", graph=predictor.graphs()["unet"], inputs=step_inputs(predictor, ids),
                      task_metric=final_image_max_abs, run=run, task_format=lambda v: f"{v:.2e}",
-                     columns=[("unet_share", "UNet share", ".2f")],
-                     make_backend=lambda name, precision, progress: predictor.backend(name, progress, precision))
-
-
-def _predictor(device: str, source: str):
-    from models.diffusion.predictor import DiffusionPredictor
-    return DiffusionPredictor(source, device=device)
-
-
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """``diffusion`` for the CLI."""
-    return spec_for(_predictor(device, source))
-
-
-def whole_run_bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    return whole_run_spec_for(_predictor(device, source))
+                     columns=[("unet_share", "UNet share", ".2f")], make_backend=backends_of(predictor, "unet"))
 
 
 # --------------------------------------------------------------------------- sampler table
@@ -137,7 +123,7 @@ def sampler_table(predictor, judge, grid=TABLE_GRID, per_pair: int = 4, runtime:
     from models.shapeworld import SEEN_PAIRS
     from models.diffusion.modeling import pair_class_ids
     ids, guidance = pair_class_ids(SEEN_PAIRS, per_pair), predictor.default_guidance()
-    backend = predictor.backend(runtime)
+    backend = predictor.backend("unet", runtime)
     rows = []
     for sampler, steps, eta in grid:
         run = predictor.generate(bench_class_ids(predictor), sampler, steps, guidance, eta, BENCH_SEED, backend)
@@ -183,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.threads:
+        import torch
         torch.set_num_threads(args.threads)
     grid = TABLE_GRID if not args.only else tuple(
         (p[0], int(p[1]), float(p[2]) if len(p) > 2 else 0.0) for p in (s.split(":") for s in args.only.split(",")))

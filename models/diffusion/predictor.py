@@ -24,19 +24,20 @@ import torch.nn.functional as F
 from PIL import Image
 
 from models import checkpoints, limits
-from models.backends import BackendCache
 from models.backends.base import Backend, ExportableGraph
 from models.diffusion.modeling import NULL_CLASS, UNetGraph, build_unet, class_id, num_parameters
 from models.diffusion.schedulers import SAMPLERS, check_settings, make_scheduler
-from models.diffusion.sources import (STUDIO_MODEL_ID, DiffusionSource, local_dir, missing_hint,
-                                      source)
+from models.diffusion.sources import SOURCES
 from models.images import load_image
+from models.predictor import Predictor
+from models.sources import Located
 
 Progress = Callable[[float, str], None]
 MAX_IMAGES = limits.DIFFUSION_MAX_IMAGES
 GRAPH_BATCH = 256         # largest UNet batch (TensorRT profile): 128 pictures with guidance
 DEFAULT_GUIDANCE = 3.0    # classifier-free guidance the card is measured at
 COLOUR_MATCH = 60.0       # RGB distance to a palette colour that makes a pixel "object-coloured"
+LADDER_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)   # the forward view's timesteps, as parts of T
 
 
 @dataclass
@@ -48,7 +49,8 @@ class DenoiseStep:
     alpha_bar: float          # ᾱ_t: share of the clean picture's variance left in x_t
     x_t: np.ndarray | None    # (N, H, W, 3) uint8: the noisy sample the UNet saw
     x0: np.ndarray | None     # (N, H, W, 3) uint8: the model's current guess of the clean picture
-    unet_ms: float            # one UNet call at the guidance batch (2N when guidance != 1)
+    batch: int                # pictures per UNet call (2N with guidance: ``unet_batch``)
+    unet_ms: float            # one UNet call at that batch
     step_ms: float            # UNet + guidance + scheduler step
 
 
@@ -103,69 +105,53 @@ def predicted_x0(x_t: torch.Tensor, model_output: torch.Tensor, alpha_bar: float
     raise ValueError(f"unknown prediction_type {prediction_type!r}")
 
 
-class DiffusionPredictor:
-    """Loads one noise predictor (studio checkpoint or a pretrained DDPM) and samples with it.
+class DiffusionPredictor(Predictor):
+    """One noise predictor (studio checkpoint or a pretrained DDPM, ``models.diffusion.sources``)
+    and the samplers that walk it; the UNet runs on any runtime."""
 
-    Args:
-        source_key: "studio" or "ddpm_cifar10" (models.diffusion.sources).
-        model_dir: a folder saved by ``DDPMPipeline.save_pretrained`` (pretrained only).
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "diffusion"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu",
-                 model_dir: str | Path | None = None, checkpoint_root: str | Path | None = None,
-                 cache_dir: str | Path | None = None):
-        self.src: DiffusionSource = source(source_key)
-        self.device = device
-        self.model, self.scheduler_config, self.card, self.weights_sha = self._load(model_dir, checkpoint_root)
-        self.model.eval().requires_grad_(False).to(device)
-        self._unets = BackendCache(self._make_graph, device, cache_dir)
+    def __init__(self, source_key: str = "studio", **options):
+        super().__init__(source_key, **options)
+        self.model.eval().requires_grad_(False).to(self.device)
 
     @classmethod
     def from_model(cls, model, scheduler_config: dict, card: dict | None = None) -> "DiffusionPredictor":
         """A predictor around a studio model in memory (the training script's sample checks):
         eager only, on the model's own device; the model's train/eval mode is the caller's."""
         self = cls.__new__(cls)
-        self.src, self.device = source("studio"), str(next(model.parameters()).device)
+        self.src, self.device, self.cache_dir = SOURCES["studio"], str(next(model.parameters()).device), None
         self.model, self.scheduler_config = model, dict(scheduler_config)
         self.card, self.weights_sha = dict(card or {}), "in-memory"
-        self._unets = BackendCache(self._make_graph, self.device, None)
+        self._init_backends()
         return self
 
     # ------------------------------------------------------------------ loading
-    def _load(self, model_dir, checkpoint_root):
-        if self.src.key == "studio":
-            if model_dir is not None:
-                raise ValueError("the studio model loads from its checkpoint; a folder is for "
-                                 "a pretrained DDPM")
-            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)   # sha256 checked
-            model = build_unet(card["architecture"]["unet"])
-            try:   # weights ship in fp16; the model computes in fp32
-                model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-            except RuntimeError as exc:
-                raise checkpoints.CheckpointError(
-                    f"{STUDIO_MODEL_ID} does not fit the studio UNet: re-run {card.get('train_command')}") from exc
-            return model, dict(card["architecture"]["scheduler"]), card, card["sha256"]
+    def _load_studio(self, checkpoint_root) -> None:
+        state, card = self.studio_checkpoint(checkpoint_root)
+        self.model = build_unet(card["architecture"]["unet"])
+        checkpoints.load_into(self.model, state, card)   # weights ship in fp16; the model computes in fp32
+        self.scheduler_config = dict(card["architecture"]["scheduler"])
+
+    def _load_pretrained(self, found: Located) -> None:
         from diffusers import DDPMPipeline
-        where = checkpoints.typed_path(model_dir) if model_dir else local_dir(self.src)
-        if where is not None and not (where / "model_index.json").is_file():
-            raise checkpoints.CheckpointError(f"{where} holds no model_index.json: point at a folder "
-                                              "written by DDPMPipeline.save_pretrained")
         try:
-            pipe = DDPMPipeline.from_pretrained(str(where) if where else self.src.repo_id,
-                                                local_files_only=True)
-        except Exception as exc:   # offline cache miss (OSError, hub errors) or a broken folder
-            if where is None:
-                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
-            raise checkpoints.CheckpointError(f"could not load a DDPM from {where}: "
+            pipe = DDPMPipeline.from_pretrained(str(found.path), local_files_only=True)
+        except Exception as exc:   # a broken or partial folder
+            raise checkpoints.CheckpointError(f"could not load a DDPM from {found.path}: "
                                               f"{type(exc).__name__}: {str(exc)[:200]}") from exc
-        card = {"model_id": self.src.key, "weights": str(where or self.src.repo_id)}
-        return pipe.unet, dict(pipe.scheduler.config), card, checkpoints.state_dict_sha256(pipe.unet)
+        self.model, self.scheduler_config = pipe.unet, dict(pipe.scheduler.config)
+        self.weights_sha = checkpoints.state_dict_sha256(pipe.unet)
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "size": self.image_size, "T": self.num_train_timesteps,
+                "conditional": self.conditional}
 
     # ------------------------------------------------------------------ facts
     @property
     def conditional(self) -> bool:
-        return self.src.conditional
+        return bool(self.src.options["conditional"])
 
     @property
     def image_size(self) -> int:
@@ -187,8 +173,21 @@ class DiffusionPredictor:
         """The card's DDIM eta (its samples were measured with it); 0 for models without a card."""
         return float(self.card.get("metrics", {}).get("eta", 0.0))
 
+    def unet_batch(self, n: int, guidance: float) -> int:
+        """Pictures per UNet call: classifier-free guidance runs each picture twice (with its class
+        and with "none"), unless the model is unconditional or the scale is 1."""
+        return 2 * n if self.conditional and float(guidance) != 1.0 else n
+
+    def forward_ladder(self) -> list[int]:
+        """The forward view's ladder of timesteps: the same fractions of any model's schedule."""
+        steps = self.num_train_timesteps
+        return sorted({min(round(f * steps), steps - 1) for f in LADDER_FRACTIONS})
+
     # ------------------------------------------------------------------ runtimes
-    def _make_graph(self) -> ExportableGraph:
+    def _graph_makers(self) -> dict:
+        return {"unet": self._unet_graph}
+
+    def _unet_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"diffusion.{self.src.key}.unet", module=UNetGraph(self.model).eval(),
@@ -198,13 +197,6 @@ class DiffusionPredictor:
             dynamic_axes={"sample": {0: "batch"}, "timestep": {0: "batch"}, "class_labels": {0: "batch"},
                           "noise": {0: "batch"}},
             axis_ranges={"batch": (1, GRAPH_BATCH)}, metadata={"source_sha256": self.weights_sha})
-
-    def graph(self) -> ExportableGraph:
-        return self._unets.graph
-
-    def backend(self, name: str = "eager", progress: Progress | None = None,
-                precision: str = "fp32") -> Backend:
-        return self._unets.get(name, precision, progress)
 
     # ------------------------------------------------------------------ the forward process
     def alphas_cumprod(self) -> np.ndarray:
@@ -253,14 +245,14 @@ class DiffusionPredictor:
         if not 1 <= int(n) <= MAX_IMAGES:
             raise ValueError(f"n must be 1-{MAX_IMAGES} pictures, got {n!r}")
         ids = self.class_ids(shape, colour, int(n))
-        backend = self.backend(runtime, progress)
+        backend = self.backend("unet", runtime, progress=progress)
         yield from self.denoise(backend, ids, sampler, steps, guidance, eta, seed, pictures=True)
 
     def generate(self, class_ids: list[int], sampler: str = "ddim", steps: int = 50,
                  guidance: float | None = None, eta: float = 0.0, seed: int = 0,
                  runtime: str | Backend = "eager") -> Generated:
         """The finished pictures only (no per-step pictures): benchmarks and the CNN judge."""
-        backend = runtime if isinstance(runtime, Backend) else self.backend(runtime)
+        backend = self.backend("unet", runtime) if isinstance(runtime, str) else runtime
         *_, done = self.denoise(backend, list(class_ids), sampler, steps, guidance, eta, seed, pictures=False)
         return done
 
@@ -281,9 +273,9 @@ class DiffusionPredictor:
         n, s = len(class_ids), self.image_size
         x = torch.randn((n, 3, s, s), generator=gen) * sched.init_noise_sigma
         # 3. classifier-free guidance: each picture twice per call, with its class and with "none"
-        guided = self.conditional and guidance != 1.0
+        guided = self.unet_batch(n, guidance) > n
         labels = np.asarray(class_ids + [NULL_CLASS] * n if guided else class_ids, np.int64)
-        extra = {"eta": float(eta)} if sampler == "ddim" else {}
+        extra = {"eta": float(eta)} if SAMPLERS[sampler].takes_eta else {}
         unet_total = 0.0
         for i, t in enumerate(sched.timesteps):
             t0 = time.perf_counter()
@@ -308,7 +300,7 @@ class DiffusionPredictor:
             unet_total += unet_ms
             yield DenoiseStep(i + 1, len(sched.timesteps), float(t), alpha_bar,
                               to_pictures(model_in) if pictures else None,
-                              to_pictures(x0) if pictures else None,
+                              to_pictures(x0) if pictures else None, len(batch),
                               unet_ms, (time.perf_counter() - t0) * 1000)
         final = x.clamp(-1, 1)
         yield Generated(to_pictures(final), final.numpy().astype(np.float32), list(class_ids), sampler,
@@ -346,11 +338,12 @@ SAMPLERS_BY_CLASS = {info.class_name: key for key, info in SAMPLERS.items()}
 
 class SampleJudge:
     """Names what a generated picture shows: the studio CNN its shape (8 classes, 64 px input,
-    pictures upsampled bicubically), the ShapeWorld palette its colour."""
+    pictures upsampled bicubically), the ShapeWorld palette its colour. ``cnn``: a studio
+    CNNPredictor already loaded (the diffusion tab's), else one is loaded here."""
 
-    def __init__(self, checkpoint_root: str | Path | None = None):
+    def __init__(self, checkpoint_root: str | Path | None = None, cnn=None):
         from models.cnn.predictor import CNNPredictor
-        self.cnn = CNNPredictor("studio", checkpoint_root=checkpoint_root)
+        self.cnn = cnn if cnn is not None else CNNPredictor("studio", checkpoint_root=checkpoint_root)
 
     @torch.no_grad()
     def shapes(self, images: np.ndarray, batch: int = 256) -> np.ndarray:

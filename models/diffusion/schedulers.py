@@ -37,18 +37,31 @@ class SamplerInfo:
     label: str
     class_name: str           # diffusers class
     stochastic: bool          # draws fresh noise at each step (needs the seeded generator)
+    takes_eta: bool = False   # has DDIM's eta knob (how much fresh noise each step adds)
 
 
 SAMPLERS: dict[str, SamplerInfo] = {
     "ddpm": SamplerInfo("ddpm", "DDPM (ancestral)", "DDPMScheduler", True),
-    "ddim": SamplerInfo("ddim", "DDIM", "DDIMScheduler", False),
+    "ddim": SamplerInfo("ddim", "DDIM", "DDIMScheduler", False, takes_eta=True),
     "dpm++": SamplerInfo("dpm++", "DPM-Solver++ (2M)", "DPMSolverMultistepScheduler", False),
     "euler": SamplerInfo("euler", "Euler", "EulerDiscreteScheduler", False),
 }
+# The runs the diffusion tab's "compare samplers" view offers: key -> (sampler, steps)
+COMPARE_RUNS: dict[str, tuple[str, int]] = {
+    f"{sampler}-{steps}": (sampler, steps) for sampler, steps in (
+        ("ddpm", 1000), ("ddpm", 50), ("ddim", 50), ("ddim", 25), ("ddim", 10), ("dpm++", 20), ("dpm++", 10),
+        ("euler", 25))}
 
 
 def scheduler_names() -> list[str]:
     return list(SAMPLERS)
+
+
+def compare_run(key: str) -> tuple[str, int]:
+    """(sampler, steps) of a COMPARE_RUNS key, or a ValueError naming them."""
+    if key not in COMPARE_RUNS:
+        raise ValueError(f"unknown sampler run {key!r}; choose from {', '.join(COMPARE_RUNS)}")
+    return COMPARE_RUNS[key]
 
 
 def scheduler_class(name: str):
@@ -78,6 +91,6 @@ def check_settings(name: str, steps: int, guidance: float, eta: float, num_train
                          f"0 = unconditional), got {guidance!r}")
     if not ETA_RANGE[0] <= float(eta) <= ETA_RANGE[1]:
         raise ValueError(f"eta must be 0-1, got {eta!r}")
-    if float(eta) != 0.0 and name != "ddim":
+    if float(eta) != 0.0 and not SAMPLERS[name].takes_eta:
         raise ValueError(f"eta is DDIM's knob; {SAMPLERS[name].label} has none: set it to 0 "
                          "or pick DDIM")

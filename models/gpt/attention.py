@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.classification import top_k
+from models.gpt.sources import SOURCES
+from models.predictor import Predictor
 
 from models.gpt.settings import ATTENTION_MAX_TOKENS as MAX_TOKENS
 from models.gpt.settings import ATTENTION_STEP_TOKENS as MAX_STEP_TOKENS
@@ -67,15 +68,26 @@ class HeadSteps:
     max_abs_vs_model: float        # |our softmax - the model's own attention weights|, max
 
 
-class TextAttentionPredictor:
+class TextAttentionPredictor(Predictor):
     """Attention views for a loaded ``GPTPredictor`` (it switches that model to eager attention,
-    so give it a predictor of its own, not the GPT tab's)."""
+    so give it a predictor of its own, not the GPT tab's). Built from the GPT predictor rather
+    than from a source: the registry's loader does both (``models.topics``)."""
 
-    def __init__(self, gpt):
-        self.gpt = gpt
+    SOURCES = SOURCES
+    WHAT = "GPT"
+
+    def __init__(self, gpt):   # noqa: super().__init__ would load a second model: share the GPT's
+        self.gpt, self.src, self.device, self.cache_dir = gpt, gpt.src, gpt.device, gpt.cache_dir
+        self.card, self.weights_sha = gpt.card, gpt.weights_sha
         gpt.model.set_attn_implementation("eager")
         self.model = gpt.model
-        self._backends = BackendCache(self._make_graph, gpt.device, gpt.cache_dir)
+        self._init_backends()
+
+    def num_parameters(self) -> int:
+        return self.gpt.num_parameters()
+
+    def describe(self) -> dict:
+        return {"layers": self.num_layers, "heads": self.num_heads, "max_tokens": MAX_TOKENS}
 
     @property
     def num_layers(self) -> int:
@@ -85,7 +97,10 @@ class TextAttentionPredictor:
     def num_heads(self) -> int:
         return int(self.model.config.n_head)
 
-    def _make_graph(self) -> ExportableGraph:
+    def _graph_makers(self) -> dict:
+        return {"attention": self._attention_graph}
+
+    def _attention_graph(self) -> ExportableGraph:
         return ExportableGraph(
             name=f"gpt.{self.gpt.src.key}.attention", module=TextAttentionGraph(self.model).eval(),
             example_inputs={"input_ids": torch.zeros(1, 5, dtype=torch.long)},
@@ -95,12 +110,6 @@ class TextAttentionPredictor:
             axis_ranges={"batch": (1, 4), "tokens": (1, MAX_TOKENS)},
             metadata={"source_sha256": self.gpt.weights_sha or "",
                       "attentions_layout": '["batch", "layer", "head", "query", "key"]'})
-
-    def graph(self) -> ExportableGraph:
-        return self._backends.graph
-
-    def backend(self, name: str = "eager", precision: str = "fp32", progress=None) -> Backend:
-        return self._backends.get(name, precision, progress)
 
     def tokenize(self, text: str, limit: int = MAX_TOKENS) -> list[int]:
         if not isinstance(text, str) or not text.strip():
@@ -112,7 +121,7 @@ class TextAttentionPredictor:
 
     def analyse(self, text: str, backend: str = "eager", progress=None) -> TextAttention:
         ids = self.tokenize(text)
-        b = self.backend(backend, progress=progress)
+        b = self.backend("attention", backend, progress=progress)
         t0 = time.perf_counter()
         out = b(input_ids=np.asarray([ids], dtype=np.int64))
         ms = (time.perf_counter() - t0) * 1000

@@ -1,10 +1,14 @@
-"""The GPT tab's entry for models.bench: greedy generation driven through each runtime's step graph.
+"""The GPT's bench entries.
 
-One timed run = a whole greedy generation of ``new_tokens`` from a fixed prompt with the KV
-cache (the p50 column is its latency). Each row also reports the median time to first token
-and decode tokens/s, and, measured once, tokens/s over 256 new tokens with the KV cache on and
-off, and the cache's speed-up. Agreement: every step's logits against eager's (max |Δ|, cosine) and the index of the
-first generated token that differs from eager's (``none`` = all identical, the goal).
+- ``gpt``: greedy generation driven through each runtime's decoding-step graph. One timed run =
+  a whole greedy generation of ``new_tokens`` from a fixed prompt with the KV cache (the p50
+  column is its latency). Each row also reports the median time to first token and decode
+  tokens/s and, for the CLI, tokens/s over 256 new tokens with the KV cache on and off and the
+  cache's speed-up. Agreement: every step's logits against eager's (max |Δ|, cosine) and the
+  index of the first generated token that differs from eager's (``none`` = all identical, the goal).
+- ``attention-text`` (the attention tab's text view): one forward over a sentence returning the
+  next-token logits and every layer's attention weights. Agreement: the same next token as eager,
+  and the max |Δ| of the attention maps on their own.
 """
 from __future__ import annotations
 
@@ -12,23 +16,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from models.bench import BenchSpec
-from models.gpt.generation import GenerationSettings
+from models.agreement import attention_max_abs, first_divergence, top1_agreement
+from models.bench import BenchSpec, backends_of
+from models.vit.bench import ATTENTION_COLUMNS
 
 BENCH_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
+BENCH_TEXT = "ROMEO. But soft, what light through yonder window breaks? It is the east"
 NEW_TOKENS = 128
+AB_NEW_TOKENS = 32   # the A/B panel's timed run: a learner waits seconds, not minutes
 KV_TOKENS = 256      # the KV-cache comparison: long enough for the recompute to hurt
 
 
-def first_divergence(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tuple[str, float]:
-    """Index of the first step whose greedy token (argmax) differs; the length when none does."""
-    a, b = ref["logits"].argmax(-1), out["logits"].argmax(-1)
-    n = min(len(a), len(b))
-    differ = np.flatnonzero(a[:n] != b[:n])
-    return "first_diverging_token", float(differ[0] if differ.size else n)
-
-
-def _generate(predictor, backend, prompt_ids: list[int], settings: GenerationSettings):
+def _generate(predictor, backend, prompt_ids: list[int], settings):
     """Greedy generation on an already built backend: (every step's logits (N, V), last update)."""
     from models.gpt.generation import Decoder, backend_step
     cfg = predictor.config
@@ -48,9 +47,13 @@ def _generate(predictor, backend, prompt_ids: list[int], settings: GenerationSet
     return np.stack(logits), last
 
 
-def spec_for(predictor, prompt: str = BENCH_PROMPT, new_tokens: int = NEW_TOKENS,
-             compare_no_cache: bool = True) -> BenchSpec:
-    """Bench spec for a loaded GPTPredictor (the A/B panel passes the learner's prompt)."""
+def generation_spec(predictor, prompt: str | None = None) -> BenchSpec:
+    """Bench spec for a loaded GPTPredictor. The A/B panel passes the learner's prompt and times
+    ``AB_NEW_TOKENS`` per run; the CLI and the lab (``prompt`` None) time ``NEW_TOKENS`` from
+    ``BENCH_PROMPT`` and add the KV-cache comparison."""
+    from models.gpt.generation import GenerationSettings
+    compare_no_cache = prompt is None
+    prompt, new_tokens = (BENCH_PROMPT, NEW_TOKENS) if prompt is None else (prompt, AB_NEW_TOKENS)
     # a small test model's context may not hold the full lengths: half of it each
     new_tokens = min(new_tokens, predictor.context // 2)
     kv_tokens = min(KV_TOKENS, predictor.context // 2)
@@ -77,16 +80,18 @@ def spec_for(predictor, prompt: str = BENCH_PROMPT, new_tokens: int = NEW_TOKENS
         columns += [("kv_tokens_per_s", f"tok/s KV@{kv_tokens}", ".1f"),
                     ("no_kv_tokens_per_s", f"tok/s no-KV@{kv_tokens}", ".1f"), ("kv_speedup", "KV ×", ".2f")]
     return BenchSpec(
-        tab="gpt", graph=predictor.graph(),
+        tab="gpt", graph=predictor.graphs()["decode_step"],
         inputs={"input_ids": np.asarray([prompt_ids], dtype=np.int64),
-                "past": predictor.graph().example_inputs["past"][:, :, :, :, :0].numpy()},
-        task_metric=first_divergence,
-        make_backend=lambda name, precision, progress: predictor.backend(name, precision, progress),
+                "past": predictor.graphs()["decode_step"].example_inputs["past"][:, :, :, :, :0].numpy()},
+        task_metric=first_divergence, make_backend=backends_of(predictor, "decode_step"),
         run=run, row_extras=kv_cache_effect if compare_no_cache else None, columns=columns,
         task_format=lambda v: "none" if int(v) >= new_tokens else str(int(v)))
 
 
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """Bench spec for the CLI: the studio (or pretrained) GPT, 128 greedy tokens."""
-    from models.gpt.predictor import GPTPredictor
-    return spec_for(GPTPredictor(source, device=device))
+def attention_spec(predictor, text: str | None = None) -> BenchSpec:
+    """Bench spec for a loaded TextAttentionPredictor on ``text`` (None: ``BENCH_TEXT``)."""
+    ids = predictor.tokenize(BENCH_TEXT if text is None else text)
+    return BenchSpec(tab="attention-text", graph=predictor.graphs()["attention"],
+                     inputs={"input_ids": np.asarray([ids], dtype=np.int64)}, task_metric=top1_agreement,
+                     make_backend=backends_of(predictor, "attention"), columns=ATTENTION_COLUMNS,
+                     output_metrics=attention_max_abs)

@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from models import checkpoints, limits
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.gpt.generation import Decoder, GenerationSettings, GenerationUpdate, backend_step
 from models.gpt.modeling import DecodeStep, cache_shape, import_transformers
-from models.gpt.sources import STUDIO_MODEL_ID, GPTSource, local_dir, missing_hint, source
+from models.gpt.sources import SOURCES
 from models.gpt.text import Detokenizer, Prompt, fit_prompt, token_pieces
+from models.predictor import Predictor
+from models.sources import Located
 
 Progress = Callable[[float, str], None]
 MAX_PROMPT_CHARS = limits.GPT_MAX_PROMPT_CHARS
@@ -35,53 +35,39 @@ class Generation:
     pieces: list[str]            # display text per generated token
 
 
-class GPTPredictor:
-    """One causal LM + tokenizer; generation on any backend (eager, compiled, ONNX Runtime, TensorRT).
+class GPTPredictor(Predictor):
+    """One causal LM + tokenizer (``models.gpt.sources``); generation on any runtime through one
+    exported decoding step with its KV cache."""
 
-    Args:
-        source_key: "studio", "gpt2" or "distilgpt2" (see models.gpt.sources).
-        model_path: a folder saved with ``save_pretrained`` to use instead of searching.
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "GPT"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu", model_path: str | Path | None = None,
-                 checkpoint_root: str | Path | None = None, cache_dir: str | Path | None = None):
-        self.src: GPTSource = source(source_key)
-        self.device = device
-        self.cache_dir = cache_dir
-        self.model, self.tokenizer, self.card, self.weights_sha = self._load(model_path, checkpoint_root)
-        self.model.eval().requires_grad_(False).to(device)
+    def __init__(self, source_key: str = "studio", **options):
+        super().__init__(source_key, **options)
+        self.model.eval().requires_grad_(False).to(self.device)
         self.config = self.model.config
-        self._backends = BackendCache(self._make_graph, device, cache_dir)
 
     # ------------------------------------------------------------------ loading
-    def _load(self, model_path, checkpoint_root):
+    def _load_studio(self, checkpoint_root) -> None:
+        self._load_folder(self.studio_folder(checkpoint_root))
+
+    def _load_pretrained(self, found: Located) -> None:
+        self._load_folder(found.path)
+        self.weights_sha = checkpoints.state_dict_sha256(self.model)
+
+    def _load_folder(self, folder) -> None:
         import_transformers()
         from transformers import AutoTokenizer, GPT2LMHeadModel
-
-        if self.src.key == "studio" and model_path is None:
-            weights, card = checkpoints.verified_weights(STUDIO_MODEL_ID, checkpoint_root)
-            where, kwargs, sha = weights.parent, {}, card["sha256"]
-        else:
-            where = checkpoints.typed_path(model_path) if model_path else local_dir(self.src)
-            kwargs = {}
-            if where is None:   # the hub cache, never the network
-                where, kwargs = self.src.repo_id, {"local_files_only": True}
-            elif not (Path(where) / "config.json").is_file():
-                raise checkpoints.CheckpointError(f"{where} has no config.json: point at a folder written by "
-                                                  "save_pretrained (model and tokenizer)")
-            card, sha = {"model_id": self.src.key, "weights": str(where)}, None
         try:
             # use_safetensors: never unpickle a weight file someone pointed us at
-            model = GPT2LMHeadModel.from_pretrained(where, dtype=torch.float32, use_safetensors=True, **kwargs)
-            tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
+            self.model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
         except OSError as exc:
-            if kwargs.get("local_files_only"):
-                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
-            raise checkpoints.CheckpointError(f"could not load a GPT-2 model from {where}: {exc}") from exc
-        if sha is None:
-            sha = checkpoints.state_dict_sha256(model)
-        return model, tokenizer, card, sha
+            raise checkpoints.CheckpointError(f"could not load a GPT-2 model from {folder}: {exc}") from exc
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "layers": self.config.n_layer, "heads": self.config.n_head,
+                "context": self.context, "vocab": f"{self.config.vocab_size:,}"}
 
     # ------------------------------------------------------------------ facts
     @property
@@ -118,11 +104,10 @@ class GPTPredictor:
         return text.replace(" ", "␣").replace("\n", "↵").replace("\t", "→") or "∅"
 
     # ------------------------------------------------------------------ runtimes
-    def graph(self) -> ExportableGraph:
-        """The decoding step as an ExportableGraph (made once: see BackendCache)."""
-        return self._backends.graph
+    def _graph_makers(self) -> dict:
+        return {"decode_step": self._decode_step_graph}
 
-    def _make_graph(self) -> ExportableGraph:
+    def _decode_step_graph(self) -> ExportableGraph:
         cfg = self.config
         return ExportableGraph(
             name=f"gpt.{self.src.key}.decode_step", module=DecodeStep(self.model).eval(),
@@ -138,13 +123,9 @@ class GPTPredictor:
             metadata={"source_sha256": self.weights_sha or "", "vocab_size": str(cfg.vocab_size),
                       "cache_layout": json.dumps(["layer", "key|value", "batch", "head", "position", "dim"])})
 
-    def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
-        """The backend for ``name`` (exported/compiled on first use, then kept)."""
-        return self._backends.get(name, precision, progress)
-
     def decoder(self, backend: str = "eager", progress: Progress | None = None) -> Decoder:
         cfg = self.config
-        return Decoder(backend_step(self.backend(backend, progress=progress)),
+        return Decoder(backend_step(self.backend("decode_step", backend, progress=progress)),
                        (cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head), self.context, self.eos_id)
 
     # ------------------------------------------------------------------ generation

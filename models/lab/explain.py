@@ -12,14 +12,15 @@ import time
 
 import numpy as np
 
-from models.bench import REFERENCE, BenchSpec, row_label
+from models.bench import BenchSpec
+from models.report_table import row_label
+from models.runtimes import REFERENCE, RUNTIMES
 
 GOOD_COSINE = 0.9999    # below this an output is visibly off, not just rounded differently
 
 
 def _label(backend: str) -> str:
-    from models.backends import BACKENDS
-    return BACKENDS[backend].label if backend in BACKENDS else backend
+    return RUNTIMES.get(backend, backend)
 
 
 def _ok(row: dict) -> bool:

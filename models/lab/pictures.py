@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.bench import row_label
+from models.report_table import row_label
 
 COLOURS = {"eager": "#4c72b0", "compiled": "#dd8452", "onnxruntime": "#55a868", "tensorrt": "#c44e52"}
 PRECISION_HATCH = {"fp32": "", "fp16": "//", "bf16": "\\\\", "int8": "xx"}

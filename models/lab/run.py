@@ -12,46 +12,43 @@ pipeline; the tabs' own A/B panels time the pipeline.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 import numpy as np
 
-from models import limits
-from models.backends import BACKENDS
-from models.bench import BENCH_TABS, BenchSpec, machine_info, run_bench, with_batch
+from models import limits, registry
+from models.bench import BenchSpec, machine_info, run_bench, with_batch
+from models.runtimes import PRECISIONS, RUNTIMES
 
-# Graphs the lab offers: every bench entry but the whole-run diffusion row (the same UNet graph)
-LAB_GRAPHS: tuple[str, ...] = tuple(k for k in BENCH_TABS if k != "diffusion-run")
-# Graphs whose first input is a batch of images: these get the throughput-vs-batch curve
-IMAGE_GRAPHS: frozenset[str] = frozenset({"cnn", "attention", "yolo", "sam-encoder", "clip-image", "diffusion"})
 BATCHES = (1, 8, 32)
 MAX_BATCH = limits.LAB_MAX_BATCH
 MAX_RUNS = limits.LAB_MAX_RUNS
 REFERENCE_PRECISION = "fp32"
 
 
-def load_spec(graph: str, device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """The bench spec a tab registered in ``models.bench.BENCH_TABS`` (loads its model)."""
-    if graph not in BENCH_TABS:
-        raise ValueError(f"unknown graph {graph!r}; the lab knows: {', '.join(LAB_GRAPHS)}")
-    module, _, function = BENCH_TABS[graph].partition(":")
-    return getattr(importlib.import_module(module), function or "bench_spec")(device, source=source)
+def lab_graphs() -> list[str]:
+    """The graphs the lab offers: every registered graph the lab can batch (``models.registry``)."""
+    return list(registry.lab_graphs())
+
+
+def image_graphs() -> set[str]:
+    """Graphs whose first input is a batch of pictures: these get the throughput-vs-batch curve."""
+    return {key for key, (_, graph) in registry.lab_graphs().items() if graph.images}
 
 
 def check_settings(graphs: list[str], backends: list[str], precisions: list[str], batches: list[int],
                    runs: int, warmup: int) -> None:
     """ValueError naming the first setting a lab run cannot take."""
-    from models.backends.base import PRECISIONS
     if not graphs:
         raise ValueError("choose at least one graph to benchmark")
-    unknown = [g for g in graphs if g not in LAB_GRAPHS]
+    known = lab_graphs()
+    unknown = [g for g in graphs if g not in known]
     if unknown:
-        raise ValueError(f"unknown graph(s) {', '.join(map(repr, unknown))}; the lab knows: {', '.join(LAB_GRAPHS)}")
-    bad = [b for b in backends if b not in BACKENDS]
+        raise ValueError(f"unknown graph(s) {', '.join(map(repr, unknown))}; the lab knows: {', '.join(known)}")
+    bad = [b for b in backends if b not in RUNTIMES]
     if bad:
-        raise ValueError(f"unknown runtime(s) {', '.join(map(repr, bad))}; known: {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown runtime(s) {', '.join(map(repr, bad))}; known: {', '.join(RUNTIMES)}")
     if not precisions:
         raise ValueError("choose at least one precision (fp32 is the reference)")
     bad = [p for p in precisions if p not in PRECISIONS]
@@ -103,9 +100,10 @@ def run_lab(graphs: list[str], backends: list[str], precisions: list[str], batch
     check_settings(graphs, backends, precisions, batches, runs, warmup)
     say = progress or (lambda fraction, message: None)
     stop = should_stop or (lambda: False)
-    load = spec_loader or (lambda g, d: load_spec(g, d))
+    load = spec_loader or (lambda g, d: registry.bench_spec(g, d))
     # latency: each graph on the tab's own inputs (batch None); throughput: image graphs at each size
-    jobs = [(g, None) for g in graphs] + [(g, b) for g in graphs if g in IMAGE_GRAPHS for b in batches]
+    pictures = image_graphs()
+    jobs = [(g, None) for g in graphs] + [(g, b) for g in graphs if g in pictures for b in batches]
     lab = {"kind": "runtime-lab", "device": device,
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "settings": {"graphs": list(graphs), "backends": list(backends), "precisions": list(precisions),

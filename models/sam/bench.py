@@ -1,4 +1,4 @@
-"""The SAM tab's entries for models.bench: the two graphs SAM runs, each with its own rows.
+"""SAM's bench entries: the two graphs SAM runs, each with its own rows.
 
 - ``sam-encoder``: the image encoder on one held-out ShapeWorld scene (once per image in the
   tab). Agreement: this runtime's embedding decoded by eager's decoder at every object's centre
@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from models.bench import BenchSpec
-from models.sam.prompts import centre_points, mask_iou
+from models.agreement import mask_iou
+from models.bench import BenchSpec, backends_of
 
 FULL_PREDICT_RUNS = 10
 COLUMNS = [("full_predict_ms", "full predict ms", ".1f"), ("click_over_full", "click / full", ".3f")]
@@ -45,8 +45,21 @@ def click_prompts(predictor, emb, clicks: np.ndarray) -> tuple[np.ndarray, np.nd
     return coords, labels
 
 
-def encoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchSpec:
-    """Clicks (K, 2): where the agreement decodes both embeddings."""
+def scene_and_clicks(image) -> tuple[np.ndarray, np.ndarray]:
+    """The picture and the clicks the agreement decodes at: the learner's picture with a 3 x 3 grid
+    of clicks (the A/B panel), or the held-out bench scene with a click inside every object."""
+    if image is None:
+        from models.sam.prompts import centre_points
+        scene = bench_scene()
+        return scene.image, centre_points(scene.masks)
+    from models.images import load_image
+    image = load_image(image)
+    return image, grid_clicks(image)
+
+
+def encoder_spec(predictor, image=None) -> BenchSpec:
+    """``sam-encoder`` for a loaded StudioSamPredictor on ``image`` (None: the bench scene)."""
+    image, clicks = scene_and_clicks(image)
     emb, _ = predictor.embed(image, "eager")
     pixels, _ = predictor.model_input(image)
     coords, labels = click_prompts(predictor, emb, clicks)
@@ -62,12 +75,12 @@ def encoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchS
         return "mask_iou", mask_iou(chosen(ref["embedding"]), chosen(out["embedding"]))
 
     return BenchSpec(tab="sam-encoder", graph=predictor.graphs()["encoder"], inputs={"pixels": pixels},
-                     task_metric=agreement,
-                     make_backend=lambda name, precision, progress: predictor.encoder_backend(name, progress, precision))
+                     task_metric=agreement, make_backend=backends_of(predictor, "encoder"))
 
 
-def decoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchSpec:
-    """The timed call is one click, the first of ``clicks``."""
+def decoder_spec(predictor, image=None) -> BenchSpec:
+    """``sam-decoder``: the timed call is one click, the first of the clicks (``scene_and_clicks``)."""
+    image, clicks = scene_and_clicks(image)
     emb, _ = predictor.embed(image, "eager")
     coords, labels = click_prompts(predictor, emb, clicks[:1])
     g = predictor.grid
@@ -81,10 +94,8 @@ def decoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchS
 
     def full_predict(backend) -> dict[str, float]:
         """Encoder + decoder + pre/post-processing on this row's runtime, embedding not cached."""
-        runtime = _runtime_name(backend)
-        if runtime is None:
-            return {}
-        encoder = predictor.encoder_backend(runtime)
+        runtime = backend.name
+        encoder = predictor.backend("encoder", runtime)
         times = []
         for _ in range(FULL_PREDICT_RUNS):
             t0 = time.perf_counter()
@@ -104,27 +115,4 @@ def decoder_spec_for(predictor, image: np.ndarray, clicks: np.ndarray) -> BenchS
 
     return BenchSpec(tab="sam-decoder", graph=predictor.graphs()["decoder"], inputs=inputs,
                      task_metric=agreement, row_extras=full_predict, columns=COLUMNS,
-                     make_backend=lambda name, precision, progress: predictor.decoder_backend(name, progress, precision))
-
-
-def _runtime_name(backend) -> str | None:
-    from models.backends import BACKENDS
-    return next((n for n, cls in BACKENDS.items() if isinstance(backend, cls)), None)
-
-
-def _predictor(device: str, source: str):
-    from models.sam.predictor import StudioSamPredictor
-    return StudioSamPredictor(source, device=device)
-
-
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """``sam-encoder`` for the CLI."""
-    p = _predictor(device, source)
-    scene = bench_scene()
-    return encoder_spec_for(p, scene.image, centre_points(scene.masks))
-
-
-def decoder_bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    p = _predictor(device, source)
-    scene = bench_scene()
-    return decoder_spec_for(p, scene.image, centre_points(scene.masks))
+                     make_backend=backends_of(predictor, "decoder"))

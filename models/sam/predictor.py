@@ -17,18 +17,18 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
 from models import checkpoints, limits
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.images import load_image
+from models.predictor import Predictor
 from models.sam.modeling import PromptDecoderGraph, build_studio_sam, num_parameters
-from models.sam.sources import STUDIO_MODEL_ID, SamSource, local_weights, missing_hint, source
+from models.sam.sources import SOURCES
+from models.sources import Located
 
 Progress = Callable[[float, str], None]
 EMBEDDING_CACHE_SIZE = 8    # images x runtimes whose embeddings are kept (a studio one is 128 KB)
@@ -50,11 +50,12 @@ class ImageEmbedding:
 @dataclass
 class Prediction:
     """One prompt on one image."""
-    masks: np.ndarray          # (M, H, W) bool at the image's size: the multimask candidates
+    masks: np.ndarray          # (M, H, W) bool at the image's size: the candidates
     scores: np.ndarray         # (M,) predicted IoU of each
-    labels: list[str]          # what each candidate is ("multimask 1", ..., "single output")
+    tokens: list[int]          # the mask token behind each candidate: 1, 2, 3 (multimask), 0 (single output)
     best: int                  # the candidate SAM's convention picks (see ``predict``)
-    low_res: np.ndarray        # (4, 4g, 4g) logits of all four mask tokens
+    rule: str                  # why it is the best: "highest_iou" (one click) or "single_output"
+    low_res: np.ndarray        # (4, 4g, 4g) logits of all four mask tokens, by token
     encoder_ms: float          # 0 when the embedding came from the cache
     decoder_ms: float
     embedding_cached: bool
@@ -64,6 +65,11 @@ class Prediction:
     def mask(self) -> np.ndarray:
         return self.masks[self.best]
 
+    @property
+    def labels(self) -> list[str]:
+        """What each candidate is, in words: "multimask 1" … "single output"."""
+        return [f"multimask {k}" if k else "single output" for k in self.tokens]
+
 
 def image_key(image: np.ndarray) -> str:
     h = hashlib.sha256(str(image.shape).encode())
@@ -71,58 +77,38 @@ def image_key(image: np.ndarray) -> str:
     return h.hexdigest()
 
 
-class StudioSamPredictor:
-    """Loads one SAM (studio checkpoint or Meta's vit_b/l/h) and segments on any runtime.
+class StudioSamPredictor(Predictor):
+    """One SAM (studio checkpoint or Meta's vit_b/l/h, ``models.sam.sources``): masks from clicks
+    and boxes on any runtime; the image embedding computed once per (picture, runtime)."""
 
-    Args:
-        source_key: "studio", "vit_b", "vit_l" or "vit_h" (models.sam.sources).
-        weights_path: a SAM checkpoint to use instead of searching (pretrained only).
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "SAM"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu",
-                 weights_path: str | Path | None = None, checkpoint_root: str | Path | None = None,
-                 cache_dir: str | Path | None = None):
+    def __init__(self, source_key: str = "studio", **options):
         from segment_anything.utils.transforms import ResizeLongestSide
-        self.src: SamSource = source(source_key)
-        self.device = device
-        self.sam, self.card, self.weights_sha = self._load(weights_path, checkpoint_root)
-        self.sam.eval().requires_grad_(False).to(device)
+        super().__init__(source_key, **options)
+        self.sam.eval().requires_grad_(False).to(self.device)
         self.transform = ResizeLongestSide(self.image_size)
-        self._encoders = BackendCache(self._make_encoder_graph, device, cache_dir)
-        self._decoders = BackendCache(self._make_decoder_graph, device, cache_dir)
         self._embeddings: OrderedDict[tuple[str, str], ImageEmbedding] = OrderedDict()
         self.encoder_calls = 0     # how many times an encoder actually ran (the cache's proof)
 
-    def _load(self, weights_path, checkpoint_root):
-        if self.src.key == "studio" and weights_path is None:
-            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)   # sha256 checked
-            sam = build_studio_sam({k: v for k, v in card["architecture"].items()
-                                    if k in _STUDIO_KEYS})
-            try:
-                sam.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-            except RuntimeError as exc:
-                raise checkpoints.CheckpointError(
-                    f"{STUDIO_MODEL_ID} does not fit the studio SAM architecture: re-run "
-                    f"{card.get('train_command')}") from exc
-            return sam, card, card["sha256"]
-        if self.src.registry_key is None:
-            raise ValueError("the studio SAM loads from its checkpoint; pick vit_b, vit_l or vit_h "
-                             "to load a SAM file")
-        where = checkpoints.typed_path(weights_path) if weights_path else local_weights(self.src)
-        if where is None:
-            raise checkpoints.CheckpointError(missing_hint(self.src))
-        if not where.is_file():
-            raise checkpoints.CheckpointError(f"{where} is not a file: point at Meta's "
-                                              f"{self.src.filename}")
+    def _load_studio(self, checkpoint_root) -> None:
+        state, card = self.studio_checkpoint(checkpoint_root)
+        self.sam = build_studio_sam({k: v for k, v in card["architecture"].items() if k in _STUDIO_KEYS})
+        checkpoints.load_into(self.sam, state, card)
+
+    def _load_pretrained(self, found: Located) -> None:
         from segment_anything import sam_model_registry
         try:
-            sam = sam_model_registry[self.src.registry_key](checkpoint=str(where))
+            self.sam = sam_model_registry[self.src.options["registry_key"]](checkpoint=str(found.path))
         except Exception as exc:   # wrong architecture, truncated file, not a checkpoint
             raise checkpoints.CheckpointError(
-                f"could not load {self.src.label} from {where}: {type(exc).__name__}: "
+                f"could not load {self.src.label} from {found.path}: {type(exc).__name__}: "
                 f"{str(exc)[:200]}") from exc
-        return sam, {"model_id": self.src.key, "weights": str(where)}, checkpoints.state_dict_sha256(sam)
+        self.weights_sha = checkpoints.state_dict_sha256(self.sam)
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "size": self.image_size, "grid": self.grid}
 
     # ------------------------------------------------------------------ facts
     @property
@@ -137,14 +123,17 @@ class StudioSamPredictor:
         return num_parameters(self.sam)
 
     # ------------------------------------------------------------------ runtimes
-    def _make_encoder_graph(self) -> ExportableGraph:
+    def _graph_makers(self) -> dict:
+        return {"encoder": self._encoder_graph, "decoder": self._decoder_graph}
+
+    def _encoder_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"sam.{self.src.key}.encoder", module=self.sam.image_encoder.eval(),
             example_inputs={"pixels": torch.zeros(1, 3, s, s)}, output_names=["embedding"],
             metadata={"source_sha256": self.weights_sha})
 
-    def _make_decoder_graph(self) -> ExportableGraph:
+    def _decoder_graph(self) -> ExportableGraph:
         c, g = self.sam.prompt_encoder.embed_dim, self.grid
         return ExportableGraph(
             name=f"sam.{self.src.key}.decoder", module=PromptDecoderGraph(self.sam).eval(),
@@ -162,17 +151,6 @@ class StudioSamPredictor:
             axis_ranges={"prompts": (1, MAX_PROMPTS), "points": (1, MAX_POINTS + 2)},
             metadata={"source_sha256": self.weights_sha})
 
-    def encoder_backend(self, name: str = "eager", progress: Progress | None = None,
-                        precision: str = "fp32") -> Backend:
-        return self._encoders.get(name, precision, progress)
-
-    def decoder_backend(self, name: str = "eager", progress: Progress | None = None,
-                        precision: str = "fp32") -> Backend:
-        return self._decoders.get(name, precision, progress)
-
-    def graphs(self) -> dict[str, ExportableGraph]:
-        return {"encoder": self._encoders.graph, "decoder": self._decoders.graph}
-
     # ------------------------------------------------------------------ the image
     def model_input(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         """segment_anything's pre-processing: longest side to the encoder's size, normalise,
@@ -188,7 +166,7 @@ class StudioSamPredictor:
         if key in self._embeddings:
             self._embeddings.move_to_end(key)
             return self._embeddings[key], True
-        backend = self.encoder_backend(runtime, progress)
+        backend = self.backend("encoder", runtime, progress=progress)
         pixels, input_size = self.model_input(img)
         t0 = time.perf_counter()
         emb = backend(pixels=pixels)["embedding"]
@@ -239,7 +217,7 @@ class StudioSamPredictor:
     def decode(self, emb: ImageEmbedding, coords: np.ndarray, labels: np.ndarray,
                runtime: str = "eager") -> tuple[np.ndarray, np.ndarray, float]:
         """Low-res logits (P, 4, 4g, 4g), IoU predictions (P, 4), ms: the per-click graph."""
-        backend = self.decoder_backend(runtime)
+        backend = self.backend("decoder", runtime)
         g = self.grid
         t0 = time.perf_counter()
         out = backend(image_embeddings=emb.embedding, point_coords=coords.astype(np.float32),
@@ -270,17 +248,16 @@ class StudioSamPredictor:
         low, iou, ms = self.decode(emb, coords, labels, runtime)
         full = self.upscale(emb, low)[0] > self.sam.mask_threshold          # (4, H, W)
         single_click = box is None and len(points) == 1
-        if single_click:
-            masks, scores = full[1:], iou[0, 1:]
-            names = [f"multimask {i}" for i in (1, 2, 3)]
-            best = int(np.argmax(scores))
-        else:
-            masks, scores = full[[1, 2, 3, 0]], iou[0, [1, 2, 3, 0]]
-            names = [f"multimask {i}" for i in (1, 2, 3)] + ["single output"]
-            best = 3
-        return Prediction(masks, scores.astype(np.float32), names, best, low[0],
-                          0.0 if cached else emb.encoder_ms, ms, cached,
-                          self.decoder_backend(runtime).describe())
+        tokens = [1, 2, 3] if single_click else [1, 2, 3, 0]
+        masks, scores = full[tokens], iou[0, tokens].astype(np.float32)
+        best, rule = (int(np.argmax(scores)), "highest_iou") if single_click else (3, "single_output")
+        return Prediction(masks, scores, tokens, best, rule, low[0], 0.0 if cached else emb.encoder_ms, ms, cached,
+                          self.backend("decoder", runtime).describe())
+
+    @staticmethod
+    def decoder_calls(points_per_side: int) -> int:
+        """How many decoder calls "segment everything" makes: its grid's prompts, MAX_PROMPTS a call."""
+        return -(-int(points_per_side) ** 2 // MAX_PROMPTS)
 
     # ------------------------------------------------------------------ everything
     def everything(self, image, points_per_side: int = 16, pred_iou_thresh: float = 0.8,

@@ -14,11 +14,3 @@ def centre_points(masks: np.ndarray) -> np.ndarray:
         y, x = np.unravel_index(np.argmax(distance_transform_edt(m)), m.shape)
         out[i] = (x, y)
     return out
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean IoU over the leading axes of two (..., H, W) bool stacks (empty vs empty = 1)."""
-    a, b = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
-    inter = (a & b).sum((1, 2))
-    union = (a | b).sum((1, 2))
-    return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0)))

@@ -18,13 +18,14 @@ import torch
 from PIL import Image
 
 from models import checkpoints
-from models.backends import BackendCache
-from models.backends.base import Backend, ExportableGraph
+from models.backends.base import ExportableGraph
 from models.classification import top_k
 from models.gpt.modeling import import_transformers
 from models.images import load_image
+from models.predictor import Predictor
+from models.sources import Located
 from models.vit.modeling import ViTWithAttentions, build_vit
-from models.vit.sources import STUDIO_MODEL_ID, ViTSource, local_dir, missing_hint, source
+from models.vit.sources import SOURCES
 
 Progress = Callable[[float, str], None]
 PRETRAINED_NORM = [0.5, 0.5, 0.5]   # ViTImageProcessor's default mean and std for google/vit-*
@@ -40,55 +41,43 @@ class ImageAttention:
     runtime: str                   # backend.describe(): who computed the weights
 
 
-class ViTPredictor:
-    """Loads one ViT (studio checkpoint or pretrained ViT-B/16) and answers attention questions.
+class ViTPredictor(Predictor):
+    """One ViT (studio checkpoint or ViT-B/16, ``models.vit.sources``): the prediction and every
+    layer's attention weights on any runtime; position embeddings from the eager model."""
 
-    Args:
-        source_key: "studio" or "vit_b_16" (see models.vit.sources).
-        model_path: a folder saved with ``save_pretrained`` to use instead of searching.
-        checkpoint_root: where studio checkpoints live (tests point it at a tmp folder).
-    """
+    SOURCES = SOURCES
+    WHAT = "ViT"
 
-    def __init__(self, source_key: str = "studio", device: str = "cpu", model_path: str | Path | None = None,
-                 checkpoint_root: str | Path | None = None, cache_dir: str | Path | None = None):
-        self.src: ViTSource = source(source_key)
-        self.device = device
-        self.model, self.class_names, self.norm, self.card, self.weights_sha = self._load(model_path, checkpoint_root)
-        self.model.eval().requires_grad_(False).to(device)
+    def __init__(self, source_key: str = "studio", **options):
+        super().__init__(source_key, **options)
+        self.model.eval().requires_grad_(False).to(self.device)
         self.config = self.model.config
-        self._backends = BackendCache(self._make_graph, device, cache_dir)
 
     # ------------------------------------------------------------------ loading
-    def _load(self, model_path, checkpoint_root):
-        if self.src.key == "studio" and model_path is None:
-            state, card = checkpoints.load_state_dict(STUDIO_MODEL_ID, checkpoint_root)   # checks sha256
-            arch = card["architecture"]
-            model = build_vit(arch, card["class_names"])
-            model.load_state_dict(state)
-            return model, list(card["class_names"]), (arch["mean"], arch["std"]), card, card["sha256"]
+    def _load_studio(self, checkpoint_root) -> None:
+        state, card = self.studio_checkpoint(checkpoint_root)
+        arch = card["architecture"]
+        self.model = build_vit(arch, card["class_names"])
+        checkpoints.load_into(self.model, state, card)
+        self.class_names, self.norm = list(card["class_names"]), (arch["mean"], arch["std"])
+
+    def _load_pretrained(self, found: Located) -> None:
         import_transformers()
         from transformers import ViTForImageClassification
-
-        where = checkpoints.typed_path(model_path) if model_path else local_dir(self.src)
-        kwargs = {}
-        if where is None:   # the hub cache, never the network
-            where, kwargs = self.src.repo_id, {"local_files_only": True}
-        elif not (Path(where) / "config.json").is_file():
-            raise checkpoints.CheckpointError(f"{where} has no config.json: point at a folder written by "
-                                              "save_pretrained")
         try:
             # use_safetensors: never unpickle a weight file someone pointed us at; eager attention:
             # the fused kernels return no weights
-            model = ViTForImageClassification.from_pretrained(where, dtype=torch.float32, use_safetensors=True,
-                                                              attn_implementation="eager", **kwargs)
+            self.model = ViTForImageClassification.from_pretrained(found.path, dtype=torch.float32,
+                                                                   use_safetensors=True, attn_implementation="eager")
         except OSError as exc:
-            if kwargs.get("local_files_only"):
-                raise checkpoints.CheckpointError(missing_hint(self.src)) from exc
-            raise checkpoints.CheckpointError(f"could not load a ViT from {where}: {exc}") from exc
-        names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        norm = _processor_norm(where if not kwargs else None)
-        card = {"model_id": self.src.key, "weights": str(where)}
-        return model, names, norm, card, checkpoints.state_dict_sha256(model)
+            raise checkpoints.CheckpointError(f"could not load a ViT from {found.path}: {exc}") from exc
+        self.class_names = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        self.norm = _processor_norm(found.path)
+        self.weights_sha = checkpoints.state_dict_sha256(self.model)
+
+    def describe(self) -> dict:
+        return {"params": f"{self.num_parameters():,}", "layers": self.num_layers, "heads": self.num_heads,
+                "size": self.image_size, "patch": self.patch_size, "grid": self.grid, "tokens": self.grid ** 2 + 1}
 
     # ------------------------------------------------------------------ facts
     @property
@@ -140,10 +129,10 @@ class ViTPredictor:
         return ((x - mean) / std).unsqueeze(0)
 
     # ------------------------------------------------------------------ runtimes
-    def graph(self) -> ExportableGraph:
-        return self._backends.graph
+    def _graph_makers(self) -> dict:
+        return {"classifier": self._classifier_graph}
 
-    def _make_graph(self) -> ExportableGraph:
+    def _classifier_graph(self) -> ExportableGraph:
         s = self.image_size
         return ExportableGraph(
             name=f"vit.{self.src.key}.attention", module=ViTWithAttentions(self.model).eval(),
@@ -153,15 +142,11 @@ class ViTPredictor:
             metadata={"class_names": json.dumps(self.class_names), "source_sha256": self.weights_sha,
                       "attentions_layout": json.dumps(["batch", "layer", "head", "query", "key"])})
 
-    def backend(self, name: str = "eager", precision: str = "fp32", progress: Progress | None = None) -> Backend:
-        """The backend for ``name`` (exported/compiled on first use, then kept)."""
-        return self._backends.get(name, precision, progress)
-
     # ------------------------------------------------------------------ tasks
     def analyse(self, image, backend: str = "eager", k: int = 5, progress: Progress | None = None) -> ImageAttention:
         """Classify ``image`` and return every layer's and head's attention weights."""
         x = self.preprocess(image)
-        b = self.backend(backend, progress=progress)
+        b = self.backend("classifier", backend, progress=progress)
         t0 = time.perf_counter()
         out = b(pixel_values=x.numpy())
         ms = (time.perf_counter() - t0) * 1000
@@ -175,9 +160,9 @@ class ViTPredictor:
         return pos.detach().float().cpu().numpy()
 
 
-def _processor_norm(folder: Path | None) -> tuple[list[float], list[float]]:
+def _processor_norm(folder: Path) -> tuple[list[float], list[float]]:
     """(mean, std) from a saved ``preprocessor_config.json``, else ViTImageProcessor's defaults."""
-    if folder is not None and (Path(folder) / "preprocessor_config.json").is_file():
+    if (Path(folder) / "preprocessor_config.json").is_file():
         cfg = json.loads((Path(folder) / "preprocessor_config.json").read_text(encoding="utf-8"))
         return list(cfg.get("image_mean", PRETRAINED_NORM)), list(cfg.get("image_std", PRETRAINED_NORM))
     return PRETRAINED_NORM, PRETRAINED_NORM

@@ -31,3 +31,16 @@ def load_state(yolo, state: dict) -> None:
     """Load a (possibly fp16) state dict into ``yolo.model`` as float32, strict."""
     yolo.model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     yolo.model.float().eval()
+
+
+def export_ready(model):
+    """A copy of ultralytics' DetectionModel whose Detect head returns one tensor (N, 4 + classes,
+    anchors), as ultralytics' own ONNX exporter sets it (``export = True``): the bare network the
+    Runtime lab times on every runtime. The tab's pipeline keeps the original."""
+    import copy
+    net = copy.deepcopy(model).eval()
+    head = net.model[-1]
+    # dynamic: anchors made on every call, never cached from an eager run under inference_mode
+    # (inference tensors that a later ONNX trace may not use)
+    head.export, head.format, head.dynamic = True, "onnx", True
+    return net

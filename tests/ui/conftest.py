@@ -101,7 +101,7 @@ def launch():
     test can inject faults into it; every studio is closed at the end of the module."""
     import app
     from rest_api import Api
-    from tabs.common import StudioContext
+    from tabs.kit import StudioContext
     demos = []
 
     def start(cache_dir: Path, checkpoint_root: Path) -> Api:

@@ -19,9 +19,9 @@ from rest_api import Api, clear
 pytestmark = pytest.mark.ui
 
 MIN_INPUTS = 200              # what the sweep must try in all (issue: "at least 200 malformed inputs")
-NO_INPUTS = {"/stop", "/random_shape"}
+NO_INPUTS = {"/gpt_stop", "/cnn_random_shape"}
 # Defaults that are empty in the UI until a model is described, so the sweep reaches the model
-BASELINE = {("/classify", "layer"): "layer1.0.conv1", ("/feature_maps", "layer"): "layer1.0.conv1"}
+BASELINE = {("/cnn_classify", "layer"): "layer1.0.conv1", ("/cnn_feature_maps", "layer"): "layer1.0.conv1"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_every_action_answers_malformed_input_clearly(client, api, files):
                 if kind == "error" and not clear(message):
                     problems.append(f"{api_name} {param['parameter_name']} = {label}: {message!r:.300}")
         # the server keeps serving: a normal request right after this action's sweep
-        kind, message = api.call("/describe_model", ["studio", ""])
+        kind, message = api.call("/cnn_describe_model", ["studio", ""])
         assert kind == "ok", f"after {api_name}: the studio stopped answering ({message})"
     print(f"\n[sweep] {tried} malformed inputs over {len(endpoints)} actions: {outcomes['error']} clear messages, "
           f"{outcomes['ok']} handled as valid input, {len(problems)} problems")

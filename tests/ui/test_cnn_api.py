@@ -25,7 +25,7 @@ def star(tmp_path_factory):
 def _classify(client, image, runtime="eager", source="studio"):
     from gradio_client import handle_file
     return client.predict(handle_file(image) if image else None, source, "", runtime, "layer1.0.conv1",
-                          api_name="/classify")
+                          api_name="/cnn_classify")
 
 
 def _message(excinfo) -> str:
@@ -61,7 +61,7 @@ def test_unknown_runtime_and_missing_image(client, star):
     assert "tpu" in _message(excinfo)
     from gradio_client import handle_file  # noqa: F401
     with pytest.raises(AppError) as excinfo:
-        client.predict(None, "studio", "", ["Grad-CAM"], "", api_name="/explain")
+        client.predict(None, "studio", "", ["Grad-CAM"], "", api_name="/cnn_explain")
     assert "No image yet" in _message(excinfo)
     with pytest.raises(AppError) as excinfo:
         _classify(client, star, runtime="tensorrt")
@@ -72,6 +72,6 @@ def test_unknown_runtime_and_missing_image(client, star):
 def test_compare_runtimes_api(client, star):
     from gradio_client import handle_file
     table, verdict = client.predict(handle_file(star), "studio", "", "eager", "onnxruntime", 5,
-                                    api_name="/compare_runtimes")
-    assert "top1_agreement 1.000" in verdict
+                                    api_name="/cnn_compare_runtimes")
+    assert "top1_agreement: 1.000" in verdict
     assert "ONNX Runtime" in str(table)

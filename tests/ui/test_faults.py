@@ -40,18 +40,18 @@ class Action:
 
 def _actions(picture: Path) -> dict[str, Action]:
     return {
-        "cnn": Action("/classify", [picture, "studio", "", "eager", "layer1.0.conv1"], 1, 3,
+        "cnn": Action("/cnn_classify", [picture, "studio", "", "eager", "layer1.0.conv1"], 1, 3,
                       "resnet18", "cnn-shapeworld"),
-        "attention": Action("/analyse_image", [picture, "studio", "", "eager"], 1, 3, "vit_b_16", "vit-shapeworld"),
+        "attention": Action("/attention_analyse_image", [picture, "studio", "", "eager"], 1, 3, "vit_b_16", "vit-shapeworld"),
         "yolo": Action("/detect_2", [picture, 0.25, 0.7, [], "studio", "", "eager"], 4, 6,
                        "yolo11n", "yolo-shapeworld"),
-        "sam": Action("/segment", [picture, json.dumps({"points": [[64, 64, 1]], "box": None}), "studio", "",
+        "sam": Action("/sam_segment", [picture, json.dumps({"points": [[64, 64, 1]], "box": None}), "studio", "",
                                    "eager"], 2, 4, "vit_b", "sam-shapeworld"),
-        "clip": Action("/zero_shot", [picture, "purple star, orange heart, red circle", "a {}", "studio", "",
+        "clip": Action("/clip_zero_shot", [picture, "purple star, orange heart, red circle", "a {}", "studio", "",
                                       "eager"], 3, 5, "vit_b_32_openai", "clip-shapeworld"),
-        "diffusion": Action("/sample", ["star", "purple", 1, 0, "ddim", 4, 3.0, 0.0, "studio", "", "eager"], 8, 10,
+        "diffusion": Action("/diffusion_sample", ["star", "purple", 1, 0, "ddim", 4, 3.0, 0.0, "studio", "", "eager"], 8, 10,
                             "ddpm_cifar10", "diffusion-shapeworld"),
-        "gpt": Action("/generate", ["ROMEO.\n", "studio", "", "eager", "greedy", 8, 0.8, 40, 0.95, 1.1, 2, 0, True],
+        "gpt": Action("/gpt_generate", ["ROMEO.\n", "studio", "", "eager", "greedy", 8, 0.8, 40, 0.95, 1.1, 2, 0, True],
                       1, 3, "gpt2", "gpt-shakespeare"),
     }
 

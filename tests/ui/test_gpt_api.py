@@ -19,7 +19,7 @@ def client(studio_url):
 def _generate(client, prompt=PROMPT, runtime="eager", **overrides):
     names = ["decoding", "max_new", "temperature", "top_k", "top_p", "rep", "beams", "seed", "use_cache"]
     values = dict(zip(names, DEFAULTS)) | overrides
-    return client.submit(prompt, "studio", "", runtime, *values.values(), api_name="/generate")
+    return client.submit(prompt, "studio", "", runtime, *values.values(), api_name="/gpt_generate")
 
 
 def test_generate_streams_and_runtimes_agree(client):
@@ -58,5 +58,5 @@ def test_empty_prompt_is_refused_and_the_next_request_works(client):
 
 
 def test_next_token_distribution_plot(client):
-    plot = client.predict(PROMPT, "studio", "", "sampling", 0.8, 40, 0.95, 1.0, api_name="/next_token_distribution")
+    plot = client.predict(PROMPT, "studio", "", "sampling", 0.8, 40, 0.95, 1.0, api_name="/gpt_next_token_distribution")
     assert plot is not None

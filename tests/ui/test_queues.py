@@ -1,5 +1,5 @@
 """Queues: a heavy tab cannot starve the others. Each tab's model work has its own one-at-a-time
-queue (tabs.common.heavy_queue); every benchmark shares one (BENCH)."""
+queue (tabs.kit.heavy_queue); every benchmark shares one (BENCH)."""
 from __future__ import annotations
 
 import threading
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_tab_has_its_own_model_queue_and_benchmarks_share_one():
     import app
-    from tabs.common import BENCH, HEAVY, StudioContext
+    from tabs.kit import BENCH, HEAVY, StudioContext
     demo = app.build_demo(StudioContext())
     groups: dict[str, set[str]] = {}
     for fn in demo.fns.values():
@@ -35,8 +35,8 @@ def test_a_long_run_in_one_tab_does_not_hold_up_another_tab(launch, tmp_path):
     Image.fromarray(render_prompted("star", "purple", seed=5, image_size=128)).save(picture)
     api = launch(tmp_path / "cache", ROOT / "assets" / "checkpoints")
     classify = [picture, "studio", "", "eager", "layer1.0.conv1"]
-    assert api.call("/classify", classify)[0] == "ok"                    # both models loaded first
-    assert api.call("/sample", ["star", "purple", 1, 0, "ddim", 2, 3.0, 0.0, "studio", "", "eager"])[0] == "ok"
+    assert api.call("/cnn_classify", classify)[0] == "ok"                    # both models loaded first
+    assert api.call("/diffusion_sample", ["star", "purple", 1, 0, "ddim", 2, 3.0, 0.0, "studio", "", "eager"])[0] == "ok"
 
     long_result: list = []
     started = threading.Event()
@@ -45,13 +45,13 @@ def test_a_long_run_in_one_tab_does_not_hold_up_another_tab(launch, tmp_path):
         from rest_api import Api
         started.set()
         long_result.append(Api(api.base).call(
-            "/sample", ["star", "purple", 4, 0, "ddpm", 200, 3.0, 0.0, "studio", "", "eager"]))
+            "/diffusion_sample", ["star", "purple", 4, 0, "ddpm", 200, 3.0, 0.0, "studio", "", "eager"]))
 
     worker = threading.Thread(target=long_run)
     worker.start()
     started.wait()
     threading.Event().wait(2.0)            # the long run is queued and under way (not a timing assertion)
-    kind, message = api.call("/classify", classify)
+    kind, message = api.call("/cnn_classify", classify)
     still_running = worker.is_alive()
     worker.join()
     assert kind == "ok", message

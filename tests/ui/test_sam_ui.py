@@ -53,7 +53,7 @@ def _isolated(masks: np.ndarray, gap: int = 4) -> int:
 
 def test_click_negative_click_box_and_everything(page, studio_url):
     from models.sam.prompts import centre_points
-    from tabs.sam import example_scene
+    from models.examples import example_scene
     scene = example_scene(0)
     image = scene.image.astype(np.float32)
     size = scene.image.shape[:2]

@@ -1,27 +1,76 @@
-"""The app shell: every registered tab mounts, no model loads at start, every string has both
-languages, and every key the tabs use exists."""
+"""The app shell: one tab per registered topic, no model loads at start, every string has both
+languages, every key the tabs use exists, and the public API's endpoint names are pinned."""
 import re
 from pathlib import Path
 
 import gradio as gr
 
-from tabs import TABS
-from tabs.common import StudioContext
+from models import registry
 from tabs.i18n import LANGS, STRINGS, text
+from tabs.kit import StudioContext
 
 ROOT = Path(__file__).resolve().parents[2]
+TOPICS = [t.key for t in registry.topics()]
+# Every public endpoint, by name: each says which tab answers (no numbered suffixes). Changing this
+# list changes what scripts calling the studio can rely on: do it on purpose.
+PUBLIC_ENDPOINTS = {
+    "/cnn_describe_model", "/cnn_classify", "/cnn_feature_maps", "/cnn_random_shape", "/cnn_explain",
+    "/cnn_compare_runtimes",
+    "/attention_analyse_image", "/attention_analyse_text", "/attention_steps", "/attention_compare_runtimes",
+    "/yolo_detect", "/yolo_compare_runtimes",
+    "/sam_segment", "/sam_segment_everything", "/sam_compare_runtimes",
+    "/clip_zero_shot", "/clip_index_gallery", "/clip_search_images", "/clip_search_captions", "/clip_patch_map",
+    "/clip_compare_runtimes",
+    "/diffusion_sample", "/diffusion_forward_process", "/diffusion_compare_samplers", "/diffusion_compare_runtimes",
+    "/gpt_describe_model", "/gpt_generate", "/gpt_stop", "/gpt_continue_from", "/gpt_next_token_distribution",
+    "/gpt_compare_runtimes",
+    "/lab_run",
+}
 
 
-def test_build_demo_mounts_every_tab_without_loading_models(monkeypatch):
+def test_build_demo_mounts_one_tab_per_topic_without_loading_models(monkeypatch):
     import app
     from models.cnn import predictor
     loaded = []
     monkeypatch.setattr(predictor.CNNPredictor, "__init__", lambda *a, **k: loaded.append(a))
     demo = app.build_demo(StudioContext())
     assert isinstance(demo, gr.Blocks)
-    tabs = [b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.id in {m.split(".")[-1] for m in TABS}]
-    assert len(tabs) == len(TABS)
+    tabs = [b.id for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.id in TOPICS]
+    assert tabs == TOPICS                       # in the registry's (curriculum) order
     assert loaded == []
+
+
+def test_public_endpoints_are_named_by_their_topic():
+    """The API's names are pinned; every listener that is not public is private (gradio would
+    number repeated names: /analyse_image_1), and every public name starts with its tab's topic."""
+    import app
+    demo = app.build_demo(StudioContext())
+    info = demo.get_api_info()
+    named = set(info["named_endpoints"])
+    assert named == PUBLIC_ENDPOINTS, (sorted(named - PUBLIC_ENDPOINTS), sorted(PUBLIC_ENDPOINTS - named))
+    assert not info.get("unnamed_endpoints")
+    assert all(re.fullmatch(rf"/({'|'.join(TOPICS)})_[a-z_]+", name) for name in named)
+    undocumented = [fn.api_name for fn in demo.fns.values() if fn.api_visibility == "undocumented"]
+    assert undocumented == []
+
+
+def test_every_callback_that_asks_for_the_request_gets_it():
+    """gradio finds gr.Request and gr.Progress parameters through a callback's signature and type
+    hints; a bound callback (tabs.kit.bind) must keep both readable, or the request would arrive as
+    an input value."""
+    import inspect
+
+    from gradio.utils import get_type_hints
+
+    import app
+    demo = app.build_demo(StudioContext())
+    checked = 0
+    for fn in demo.fns.values():
+        if fn.fn is None or "request" not in inspect.signature(fn.fn).parameters:
+            continue
+        assert get_type_hints(fn.fn).get("request") is gr.Request, fn.name
+        checked += 1
+    assert checked > 40
 
 
 def test_every_string_has_both_languages():
@@ -49,17 +98,29 @@ def test_threads_default_is_deliberate(monkeypatch):
     assert app.default_threads() == 8
 
 
-def test_runtime_labels_match_the_backends():
+def test_one_runtime_list():
+    """models.runtimes.RUNTIMES is the one list: the backends, the CLI's --backend and the pickers
+    read it."""
+    import app
     from models.backends import BACKENDS
-    from tabs.common import RUNTIME_LABELS
-    assert RUNTIME_LABELS == {name: cls.label for name, cls in BACKENDS.items()}
+    from models.runtimes import RUNTIMES
+    assert {name: cls.label for name, cls in BACKENDS.items()} == RUNTIMES
+    assert list(BACKENDS) == list(RUNTIMES)
+    assert app.parse_args(["--backend", "onnxruntime"]).backend == "onnxruntime"
+
+
+def test_every_graph_label_has_both_languages():
+    """The A/B panels and the lab name graphs by their registry label, translated where a
+    ``graph.<key>`` string exists: the English must be the registry's."""
+    for key, (_, graph) in registry.bench_graphs().items():
+        assert STRINGS[f"graph.{key}"][0] == graph.label, key
 
 
 def test_start_up_imports_no_torch():
     """The server is ready before torch is imported (~2 s on 2 cores); the first model pays it."""
     import subprocess
     import sys
-    code = ("import sys, app; from tabs.common import StudioContext; app.build_demo(StudioContext()); "
+    code = ("import sys, app; from tabs.kit import StudioContext; app.build_demo(StudioContext()); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -114,8 +175,7 @@ def test_every_tab_shows_its_limits_taken_from_models_limits():
     from models import limits
     demo = app.build_demo(StudioContext())
     shown = {str(getattr(b.value, "key", b.value)) for b in demo.blocks.values() if isinstance(b, gr.Markdown)}
-    for module in TABS:
-        tab = module.split(".")[-1]
+    for tab in TOPICS:
         assert f'"key": "{tab}.limits"' in " ".join(shown), tab
     en, zh = STRINGS["cnn.limits"]
     assert f"{limits.MAX_IMAGE_SIDE:,} px" in en and f"{limits.MAX_UPLOAD_MB} MB" in en and "4,096" in zh

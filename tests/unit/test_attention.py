@@ -166,13 +166,13 @@ def test_vit_tensorrt_reports_itself_unavailable_here(vit):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the device check runs TensorRT for real")
     with pytest.raises(BackendUnavailable, match="tensorrt|TensorRT|CUDA|GPU"):
-        vit.backend("tensorrt")
+        vit.backend("classifier", "tensorrt")
 
 
 def test_vit_bench_reports_attention_agreement(vit):
     from models.bench import run_bench
-    from models.vit.bench import spec_for
-    report = run_bench(spec_for(vit, render_prompted("cross", "green", seed=3, image_size=64)),
+    from models.vit.bench import classifier_spec
+    report = run_bench(classifier_spec(vit, render_prompted("cross", "green", seed=3, image_size=64)),
                        ["onnxruntime"], runs=2, warmup=1)
     rows = {r["backend"]: r for r in report["rows"]}
     assert rows["onnxruntime"]["status"] == "ok"
@@ -190,7 +190,7 @@ def test_pretrained_vit_loads_from_a_save_pretrained_folder(tmp_path, monkeypatc
     names = [f"class {i}" for i in range(8)]
     # a public ViT: the plain patchify stem, which from_pretrained rebuilds from config.json
     build_vit(dict(TINY_VIT, stem="patchify"), names).save_pretrained(tmp_path / "vit_b_16")
-    p = ViTPredictor("vit_b_16", model_path=tmp_path / "vit_b_16")
+    p = ViTPredictor("vit_b_16", weights_path=tmp_path / "vit_b_16")
     assert p.class_names == names and p.norm == ([0.5] * 3, [0.5] * 3) and not p.is_hybrid
     assert p.analyse(render_prompted("star", "red", seed=0, image_size=32)).attentions.shape == (2, 2, 17, 17)
     monkeypatch.setenv("STUDIO_VIT_DIR", str(tmp_path))
@@ -203,7 +203,7 @@ def test_missing_pretrained_vit_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(checkpoints.CheckpointError, match="save_pretrained|from_pretrained"):
         ViTPredictor("vit_b_16")
     with pytest.raises(checkpoints.CheckpointError, match="config.json"):
-        ViTPredictor("vit_b_16", model_path=tmp_path)
+        ViTPredictor("vit_b_16", weights_path=tmp_path)
 
 
 # ---------------------------------------------------------------------------- text (GPT)
@@ -214,7 +214,7 @@ def text_attention(tmp_path_factory):
     from models.gpt.attention import TextAttentionPredictor
     from models.gpt.predictor import GPTPredictor
     folder = save_tiny_gpt(tmp_path_factory.mktemp("tiny-gpt"))
-    gpt = GPTPredictor("gpt2", model_path=folder, cache_dir=tmp_path_factory.mktemp("text-cache"))
+    gpt = GPTPredictor("gpt2", weights_path=folder, cache_dir=tmp_path_factory.mktemp("text-cache"))
     return TextAttentionPredictor(gpt)
 
 

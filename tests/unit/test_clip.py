@@ -11,7 +11,8 @@ from models.checkpoints import CheckpointError, save_checkpoint
 from models.clip import prompts
 from models.clip.modeling import (STUDIO_CLIP_NAME, STUDIO_MEAN, STUDIO_STD, STUDIO_STEM, ImageTower, build_clip,
                                   model_config, register_configs, tokenizer_for)
-from models.clip.sources import CLIP_SOURCES, ClipSource
+from models.clip.sources import SOURCES as CLIP_SOURCES
+from models.sources import Source
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_towers_agree_between_eager_and_onnxruntime(predictor, pictures):
 def test_tensorrt_reports_itself_unavailable_here(predictor):
     from models.backends import BackendUnavailable
     with pytest.raises(BackendUnavailable, match="unavailable|TensorRT|tensorrt|CUDA|GPU"):
-        predictor.image_backend("tensorrt")
+        predictor.backend("image", "tensorrt")
 
 
 # ------------------------------------------------------------------ tasks
@@ -176,7 +177,9 @@ def test_pretrained_loads_through_open_clip_from_a_local_file(tmp_path, monkeypa
     path = tmp_path / "tiny" / "open_clip_model.safetensors"
     path.parent.mkdir()
     save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(path))
-    monkeypatch.setitem(CLIP_SOURCES, "tiny", ClipSource("tiny", "tiny", STUDIO_CLIP_NAME, "openai"))
+    monkeypatch.setitem(CLIP_SOURCES, "tiny", Source("tiny", "tiny", file="open_clip_model.safetensors",
+                                                               env="STUDIO_CLIP_DIR",
+                                                               options={"model_name": STUDIO_CLIP_NAME}))
     monkeypatch.setenv("STUDIO_CLIP_DIR", str(tmp_path))
     p = ClipPredictor("tiny", cache_dir=tmp_path / "cache")
     assert p.card["weights"] == str(path)
@@ -190,8 +193,10 @@ def test_missing_pretrained_says_how_to_get_it(monkeypatch):
     from models.clip.predictor import ClipPredictor
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STUDIO_CLIP_DIR", raising=False)
-    monkeypatch.setitem(CLIP_SOURCES, "tiny", ClipSource("tiny", "Tiny CLIP", STUDIO_CLIP_NAME, "no-such-tag"))
-    with pytest.raises(CheckpointError, match=r"Tiny CLIP is not on this machine.*STUDIO_CLIP_DIR/tiny"):
+    monkeypatch.setitem(CLIP_SOURCES, "tiny", Source("tiny", "Tiny CLIP", file="open_clip_model.safetensors",
+                                                               env="STUDIO_CLIP_DIR",
+                                                               options={"model_name": STUDIO_CLIP_NAME}))
+    with pytest.raises(CheckpointError, match=r"Tiny CLIP is not on this machine: no open_clip_model.safetensors in \$STUDIO_CLIP_DIR"):
         ClipPredictor("tiny")
     with pytest.raises(ValueError, match="unknown CLIP source"):
         ClipPredictor("nope")

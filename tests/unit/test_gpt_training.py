@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from models.checkpoints import CARD_KEYS, CHECKPOINT_DIR, sha256_file
+from models.checkpoints import CARD_KEYS, CHECKPOINT_DIR
+from models.files import sha256_file
 from models.gpt import corpus
 from models.gpt.modeling import END_OF_TEXT, STUDIO_GPT_CONFIG, build_gpt
 from training_scripts import train_gpt

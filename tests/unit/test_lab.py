@@ -17,7 +17,7 @@ from models.backends import BACKENDS, create_backend
 from models.backends.onnxruntime_backend import OnnxRuntimeBackend
 from models.lab import explain as lab_explain
 from models.lab.pictures import latency_plot, throughput_plot
-from models.lab.run import LAB_GRAPHS, check_settings, run_lab
+from models.lab.run import check_settings, image_graphs, lab_graphs, run_lab
 
 SCHEMA = json.loads((Path(bench.__file__).parent / "bench_schema.json").read_text())
 
@@ -95,18 +95,18 @@ def test_with_batch_repeats_the_input_and_redeclares_the_graph():
         bench.with_batch(scalar, 4)
 
 
-def test_cli_precisions_writes_valid_rows(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "BENCH_TABS", {"tiny": tinybench.__name__})
+def test_cli_precisions_writes_valid_rows(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = bench.main(["--tab", "tiny", "--backends", "onnxruntime", "--precisions", "fp32,int8", "--runs", "2",
-                       "--warmup", "0", "--cache-dir", str(tmp_path), "--json", str(out), "--quiet"])
-    assert code == 0
-    report = json.loads(out.read_text())
-    validate(report)
-    assert [r["precision"] for r in report["rows"]] == ["fp32", "fp32", "int8"]
-    assert "cpu_features" in report["machine"]
-    with pytest.raises(SystemExit):
-        bench.main(["--tab", "tiny", "--precisions", "int4"])
+    with tinybench.registered(tinybench.topic()):
+        code = bench.main(["--tab", "tiny", "--backends", "onnxruntime", "--precisions", "fp32,int8", "--runs",
+                           "2", "--warmup", "0", "--cache-dir", str(tmp_path), "--json", str(out), "--quiet"])
+        assert code == 0
+        report = json.loads(out.read_text())
+        validate(report)
+        assert [r["precision"] for r in report["rows"]] == ["fp32", "fp32", "int8"]
+        assert "cpu_features" in report["machine"]
+        with pytest.raises(SystemExit):
+            bench.main(["--tab", "tiny", "--precisions", "int4"])
 
 
 # ------------------------------------------------------------------------------ the lab
@@ -119,7 +119,8 @@ def test_check_settings_names_the_problem():
                        (dict(warmup=-1), "warm-up")):
         with pytest.raises(ValueError, match=match):
             check_settings(**{**ok, **bad})
-    assert "diffusion-run" not in LAB_GRAPHS and "cnn" in LAB_GRAPHS
+    assert "diffusion-run" not in lab_graphs() and "yolo" not in lab_graphs() and "cnn" in lab_graphs()
+    assert {"cnn", "yolo-network", "sam-encoder", "clip-image", "diffusion"} <= image_graphs()
 
 
 def test_lab_end_to_end_on_two_studio_graphs(tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.sam.prompts import centre_points, mask_iou
+from models.agreement import mask_iou
+from models.sam.prompts import centre_points
 from models.shapeworld import make_scene
 
 
@@ -150,9 +151,8 @@ def test_segment_everything_finds_every_object(predictor, scene):
 
 def test_bench_entries_report_mask_iou(predictor, scene):
     from models.bench import run_bench
-    from models.sam.bench import decoder_spec_for, encoder_spec_for
-    clicks = centre_points(scene.masks)
-    for spec in (encoder_spec_for(predictor, scene.image, clicks), decoder_spec_for(predictor, scene.image, clicks)):
+    from models.sam.bench import decoder_spec, encoder_spec
+    for spec in (encoder_spec(predictor, scene.image), decoder_spec(predictor)):   # a picture, then the bench scene
         report = run_bench(spec, ["eager", "onnxruntime", "tensorrt"], runs=3, warmup=1)
         rows = {r["backend"]: r for r in report["rows"]}
         assert rows["onnxruntime"]["status"] == "ok"
@@ -177,19 +177,19 @@ def test_pretrained_sam_loads_through_the_registry_from_a_local_file(tmp_path, m
 
     from models.checkpoints import CheckpointError
     from models.sam.predictor import StudioSamPredictor
-    from models.sam.sources import SAM_SOURCES
+    from models.sam.sources import SOURCES as SAM_SOURCES
     with pytest.raises(CheckpointError, match="STUDIO_SAM_DIR"):
         monkeypatch.setenv("STUDIO_SAM_DIR", str(tmp_path))
         StudioSamPredictor("vit_b")
     torch.manual_seed(0)
     sam = sam_model_registry["vit_b"]()
-    torch.save(sam.state_dict(), tmp_path / SAM_SOURCES["vit_b"].filename)
+    torch.save(sam.state_dict(), tmp_path / SAM_SOURCES["vit_b"].file)
     p = StudioSamPredictor("vit_b")
     assert p.image_size == 1024 and p.grid == 64
     assert 90_000_000 < p.num_parameters() < 95_000_000
     first = next(iter(sam.state_dict()))
     torch.testing.assert_close(p.sam.state_dict()[first], sam.state_dict()[first])
     broken = tmp_path / "broken.pth"
-    broken.write_bytes((tmp_path / SAM_SOURCES["vit_b"].filename).read_bytes()[:1000])
+    broken.write_bytes((tmp_path / SAM_SOURCES["vit_b"].file).read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="could not load"):
         StudioSamPredictor("vit_b", weights_path=broken)

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 from models.checkpoints import MAX_PATH_CHARS, CheckpointError, typed_path
-from tabs.common import user_errors
+from tabs.errors import user_errors
 
 
 def test_typed_path_accepts_the_studio_home_and_temp_folders(tmp_path):

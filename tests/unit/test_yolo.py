@@ -15,7 +15,7 @@ import pytest
 
 from models.checkpoints import load_state_dict
 from models.shapeworld import export_yolo, make_scene, make_scenes
-from models.yolo.bench import box_iou, matched_fraction
+from models.agreement import box_iou, matched_fraction
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,8 +112,8 @@ def test_nms_keeps_a_subset_of_the_candidates(predictor):
 
 def test_tensorrt_reports_itself_unavailable(predictor):
     from models.backends import BackendUnavailable
-    with pytest.raises(BackendUnavailable, match="TensorRT is unavailable"):
-        predictor.runtime("tensorrt")
+    with pytest.raises(BackendUnavailable, match="tensorrt|TensorRT"):
+        predictor.backend("detector", "tensorrt")
 
 
 def test_missing_pretrained_weights_say_what_to_do(monkeypatch, tmp_path):

@@ -1,10 +1,11 @@
-"""A tiny benchmark "tab" for the runtime tests: a conv net that exports and compiles in seconds.
+"""A tiny benchmark graph for the runtime tests: a conv net that exports and compiles in seconds.
 
-Exposes ``bench_spec(device, source)`` like a real tab's ``models.<tab>.bench`` module, so the
-CLI test can register it in ``models.bench.BENCH_TABS``.
+``bench_spec()`` is its BenchSpec; ``topic()`` declares it as a registry topic (``models.registry``)
+so that the bench CLI and the lab tests find it as they find a real graph (``registered``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -49,9 +50,33 @@ def top1_agreement(ref: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> tu
     return "top1_agreement", float(np.mean(ref["logits"].argmax(-1) == out["logits"].argmax(-1)))
 
 
-def bench_spec(device: str = "cpu", source: str = "studio") -> BenchSpec:
-    """The spec the bench CLI asks a tab for (device/source are accepted and ignored here)."""
+def bench_spec(predictor=None, sample=None) -> BenchSpec:
+    """The tiny graph's BenchSpec (a Graph.bench: the predictor and sample are not needed)."""
     return BenchSpec(tab="tiny", graph=tiny_graph(), inputs={"image": image()}, task_metric=top1_agreement)
+
+
+def topic(key: str = "tiny", load=None) -> "Topic":
+    """A registry topic with one graph, ``key``, whose bench is ``bench_spec``; ``load`` replaces
+    its model loader (a test's broken model)."""
+    from models.registry import Graph, Model, Topic
+    from models.sources import Source
+    graph = Graph(key, f"{key} · classifier", "classifier", bench_spec, images=True)
+    model = Model(key, {"studio": Source("studio", key, studio=key)}, load or (lambda source, **options: None),
+                  graphs=(graph,))
+    return Topic(key, (model,))
+
+
+@contextlib.contextmanager
+def registered(*topics):
+    """The registry with ``topics`` added, for the length of a ``with`` block."""
+    from models import registry
+    for t in topics:
+        registry.register(t)
+    try:
+        yield
+    finally:
+        for t in topics:
+            registry.unregister(t.key)
 
 
 def count_exports(monkeypatch) -> list:
