@@ -268,7 +268,7 @@ def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
     vit_model, text_model = topic.model("vit"), topic.model("gpt-attention")
     vits = ModelSlot(ctx, vit_model, "attention.vit_ok")
     texts = ModelSlot(ctx, text_model, "attention.gpt_ok")
-    cnns = ModelSlot(ctx, CNN, "cnn.source_ok")
+    cnns = ModelSlot(ctx, CNN, "cnn.model_ok", preload=False)    # the Grad-CAM beside the ViT
     with gr.Tab(t("attention.tab"), id=topic.key) as tab:
         header(topic.key)
         runtime = runtime_picker(ctx)
@@ -277,8 +277,8 @@ def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
                 i = _image_inputs(vit_model)
                 v = _image_views()
             with gr.Tab(t("attention.text_tab"), id="attention-text"):
-                sentence, text_btn, gpt_source, gpt_status, next_token, text_status = _text_inputs(text_model)
-                text_views = _text_views()
+                x = _text_inputs(text_model)
+                w = _text_views()
         ab = ab_panel(ctx, [*vit_model.graphs, *text_model.graphs])
         learn_accordion("attention.learn")
         image_state, text_state, query = gr.State(None), gr.State(None), gr.State(None)
@@ -315,21 +315,21 @@ def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
         i["random"].click(random_shape, None, image, queue=False, **PRIVATE)
 
         # ------------------------------------------------------------------ events: text
-        w = text_views
+        sentence, gpt_source = x["sentence"], x["source"]
         text_inputs = [text_state, w["layer"], w["head"]]
         rendered = [w["head_view"], w["head_grid"], w["note"]]
-        analysed_text = [text_state, next_token, text_status, w["patterns"], w["layer"], w["head"]]
+        analysed_text = [text_state, x["next_token"], x["text_status"], w["patterns"], w["layer"], w["head"]]
 
         def text_chain(event, **kw):
             return (event(bind(analyse_text, texts), [sentence, gpt_source, runtime, text_state], analysed_text,
                           **kw, **heavy)
                     .then(render_text, text_inputs, rendered, **PRIVATE))
 
-        text_chain(text_btn.click, **api(topic.key, "analyse_text"))
+        text_chain(x["run"].click, **api(topic.key, "analyse_text"))
         for event in (sentence.submit, runtime.change):
             text_chain(event, **PRIVATE)
         for event in (gpt_source.change, tab.select):
-            text_chain(event(bind(describe_gpt, texts), gpt_source, [gpt_status, w["layer"], w["head"]],
+            text_chain(event(bind(describe_gpt, texts), gpt_source, [x["status"], w["layer"], w["head"]],
                              **PRIVATE, **heavy).then, **PRIVATE)
         for control in (w["layer"], w["head"]):
             control.input(render_text, text_inputs, rendered, **PRIVATE)
@@ -405,7 +405,8 @@ def _image_views() -> dict:
                 gradcam=gradcam_view, gradcam_note=gradcam_note, positions=positions, positions_note=positions_note)
 
 
-def _text_inputs(model):
+def _text_inputs(model) -> dict:
+    """The text view's sentence column and its model column."""
     from models.examples import SENTENCES
     with gr.Row():
         with gr.Column(scale=2):
@@ -418,7 +419,8 @@ def _text_inputs(model):
             status = gr.Markdown()
             next_token = gr.Label(num_top_classes=5, label=t("attention.next_token"))
             text_status = gr.Markdown()
-    return sentence, text_btn, source, status, next_token, text_status
+    return dict(sentence=sentence, run=text_btn, source=source, status=status, next_token=next_token,
+                text_status=text_status)
 
 
 def _text_views() -> dict:

@@ -162,7 +162,7 @@ def _blank(img: np.ndarray) -> bool:
 def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
     from models.cnn import ATTRIBUTION_METHODS
     model = topic.model()
-    slot = ModelSlot(ctx, model, "cnn.source_ok", max_items=3)
+    slot = ModelSlot(ctx, model, "cnn.model_ok", max_items=3)
     with gr.Tab(t("cnn.tab"), id=topic.key) as tab:
         header(topic.key)
         with gr.Row():

@@ -180,7 +180,7 @@ def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
     from models.topics import CNN
     model = topic.model()
     slot = ModelSlot(ctx, model, "diffusion.model_ok")
-    cnns = ModelSlot(ctx, CNN, "cnn.source_ok", max_items=1)      # the judge: the studio CNN names shapes
+    cnns = ModelSlot(ctx, CNN, "cnn.model_ok", max_items=1, preload=False)   # the judge: the CNN names shapes
     with gr.Tab(t("diffusion.tab"), id=topic.key) as tab:
         header(topic.key)
         with gr.Row():

@@ -226,7 +226,7 @@ def toggle_decoding(decoding):
 # ---------------------------------------------------------------------------- layout and wiring
 def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
     model = topic.model()
-    slot, stops = ModelSlot(ctx, model, "gpt.source_ok"), StopFlags()
+    slot, stops = ModelSlot(ctx, model, "gpt.model_ok"), StopFlags()
     with gr.Tab(t("gpt.tab"), id=topic.key) as tab:
         header(topic.key)
         with gr.Row():

@@ -132,7 +132,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cnn.unknown_class": ("“{name}” is not a class of this model. Its classes include: {some}.",
                           "“{name}” 不是该模型的类别。它的类别包括：{some}。"),
     "cnn.empty_sketch": ("The drawing is empty: draw a shape first.", "画布是空的：请先画一个形状。"),
-    "cnn.source_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",
+    "cnn.model_ok": ("Using **{label}** · {params} parameters · {classes} classes · input {size}×{size}.",
                       "正在使用 **{label}** · {params} 个参数 · {classes} 个类别 · 输入 {size}×{size}。"),
     "cnn.studio_hint": ("It knows only {classes}. Give it a photo and it still answers one of them: softmax "
                         "always spreads 100 % over the classes it has, so a high probability is not certainty. "
@@ -244,7 +244,7 @@ BatchNorm 每个通道有 2 个。
                        "请先生成文本、点击一个词元，再选择一个候选继续。"),
     "gpt.empty_prompt": ("The prompt is empty: type a few words for the model to continue.",
                          "提示词为空：请输入几个词让模型续写。"),
-    "gpt.source_ok": ("{label} · {params} parameters · {layers} layers × {heads} heads · context {context} tokens · "
+    "gpt.model_ok": ("{label} · {params} parameters · {layers} layers × {heads} heads · context {context} tokens · "
                       "vocabulary {vocab}",
                       "{label} · {params} 个参数 · {layers} 层 × {heads} 个注意力头 · 上下文 {context} 个词元 · 词表 {vocab}"),
     "gpt.studio_card": ("Validation perplexity on held-out plays ({plays}): **{ppl}** (a bigram baseline: {bigram}). "

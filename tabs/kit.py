@@ -173,12 +173,13 @@ class ModelSlot:
     stays bounded), keyed by (source, weights path).
 
     ``status_key`` is the tab's i18n text for a loaded model; it formats ``label`` and the keys of
-    the predictor's ``describe()``."""
+    the predictor's ``describe()``. ``preload``: load the studio model at start under ``--preload``
+    (False for a helper model a tab loads only on demand, such as the CNN behind a Grad-CAM)."""
 
-    def __init__(self, ctx: StudioContext, model: Model, status_key: str, max_items: int = 2):
+    def __init__(self, ctx: StudioContext, model: Model, status_key: str, max_items: int = 2, preload: bool = True):
         self.ctx, self.model, self.status_key = ctx, model, status_key
         self._loaded = BoundedCache(max_items)
-        if ctx.preload:
+        if ctx.preload and preload:
             self.get("studio")
 
     def get(self, source: str, weights_path: str | None = "", progress=None, lang: str = "en"):

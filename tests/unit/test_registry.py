@@ -43,7 +43,7 @@ def test_a_toy_topic_appears_everywhere(tmp_path, capsys):
         assert lab["errors"] == {} and [r["tab"] for r in lab["latency"]] == ["toy"]
         assert {p["batch"] for p in lab["throughput"]} == {1, 4}          # Graph.images: the batch curve
 
-        slot = ModelSlot(StudioContext(cache_dir=tmp_path), toy_topic.TOY, "cnn.source_ok")
+        slot = ModelSlot(StudioContext(cache_dir=tmp_path), toy_topic.TOY, "cnn.model_ok")
         table, verdict = toy_topic.compare_runtimes(slot, "studio", "eager", "onnxruntime", 5, None)
         assert "top1_agreement: 1.000" in verdict and len(table["value"]) == 2
     assert "toy" not in registry.bench_graphs()                             # unregistered again

@@ -78,7 +78,7 @@ def compare_runtimes(slot: ModelSlot, source, a, b, runs, request: gr.Request, p
 
 def build(ctx, demo, topic: Topic) -> gr.Tab:
     # the toy's status line reuses a studio string: a real topic brings its own (tabs/i18n*.py)
-    slot = ModelSlot(ctx, topic.model(), "cnn.source_ok")
+    slot = ModelSlot(ctx, topic.model(), "cnn.model_ok")
     with gr.Tab("Toy", id=topic.key) as tab:
         source = source_picker(topic.model())
         runtime = runtime_picker(ctx)
