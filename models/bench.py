@@ -188,6 +188,9 @@ def _bench_one(spec: BenchSpec, name: str, runs: int, warmup: int, device: str, 
     metrics.update({k: float(v) for k, v in extras.items()})
     if metrics:
         row["metrics"] = metrics
+    artifact = getattr(backend, "onnx_path", None) or getattr(backend, "engine_path", None)
+    if artifact is not None and Path(artifact).is_file():
+        row["artifact_mb"] = Path(artifact).stat().st_size / 2**20
     return row, check, last
 
 

@@ -90,3 +90,51 @@ LAB_STRINGS: dict[str, tuple[str, str]] = {
         "*加速比* = eager fp32 的 p50 / 本行的 p50。*max abs err* 和 *cosine* 在同一输入上把每个输出与 eager fp32 比较；"
         "最后一列是任务自己的指标（top-1 类别相同、掩码 IoU、零样本选择）。一个快但答案错误的运行时不是更快，而是错了。"),
 }
+
+# "Why isn't it faster?": the Chinese of each template in models/lab/why_texts.py (English there)
+_WHY_ZH: dict[str, str] = {
+    "warmup_payback": "{graph}：{runtime} 准备用了 {setup} 秒，约 {calls} 次调用后收回（每次节省 {saved} 毫秒）。",
+    "warmup_never": "{graph}：{runtime} 准备用了 {setup} 秒，且永远收不回（速度是 eager 的 {speedup}×）。",
+    "warmup_what": "准备时间 = 导出、编译或量化，再加上预热运行。",
+    "warmup_cached": "准备时间远低于一秒，说明产物来自磁盘缓存；第一次构建要更久。",
+    "warmup_long": "需要几千次调用才能收回准备时间的运行时，不适合一次性脚本或经常重启的服务：所以工作室把产物缓存在磁盘上。",
+    "batch_gain": "{graph}，{runtime} {precision}：从批大小 {b0} 到 {b1}，每秒 {first} → {last} 项（{ratio}×）。",
+    "batch_gain_fixed": "{graph}，{runtime} {precision}：从批大小 {b0} 到 {b1}，每秒 {first} → {last} 项（{ratio}×）；"
+                        "一条穿过其（批大小，毫秒）各点的直线在批大小 0 处为 {fixed} 毫秒，占批大小 1 调用的 {share}："
+                        "这是估计出的每次调用固定开销。",
+    "batch_gain_noisy": "{graph}，{runtime} {precision}：从批大小 {b0} 到 {b1}，每秒 {first} → {last} 项（{ratio}×）；"
+                        "一条穿过其（批大小，毫秒）各点的直线在批大小 0 处不高于零：这里没有固定开销从运行间的噪声中显现出来。",
+    "batch_what": "固定开销是拟合直线的截距，是根据这几个点得出的估计，而不是单独测量的结果：无论一次调用带多少项都要付出的代价"
+                  "（Python 和框架调度、kernel 启动、唤醒线程、小到填不满所有核心的 kernel）。批处理分摊了它，所以吞吐量上升，"
+                  "而每个请求等待更久；提升接近 1× 说明批大小为 1 时核心已经很忙。延迟（一个用户）和吞吐量（许多用户、批处理）是不同的目标。",
+    "precision_skipped": "{runtimes} 上的 {precision}：未运行：{reason}。",
+    "precision_unavailable": "{graph} 上的 {runtime}：{status}。",
+    "precision_own": "{graph} 上的 {runtime}：速度是同一运行时 fp32 的 {ratio}×；输出与 eager fp32 最多相差 {max_abs}"
+                     "（余弦 {cosine}；{task} {task_value}）。",
+    "precision_own_unknown": "{graph} 上的 {runtime}：速度是同一运行时 fp32 的 {ratio}×；一致性未知：eager fp32 参照没有运行。",
+    "precision_eager": "{graph} 上的 {runtime}：速度是 eager fp32 的 {ratio}×；输出与 eager fp32 最多相差 {max_abs}"
+                       "（余弦 {cosine}；{task} {task_value}）。",
+    "precision_eager_unknown": "{graph} 上的 {runtime}：速度是 eager fp32 的 {ratio}×；一致性未知：eager fp32 参照没有运行。",
+    "precision_visible": "{graph} 上的 {runtime}：损失肉眼可见（余弦低于 {good}）：发布这种精度之前先检查任务指标。",
+    "int8_size": "{graph}：int8 的 ONNX 文件为 {int8_mb} MB，fp32 为 {fp32_mb} MB（小 {ratio}×，不是 4×："
+                 "动态量化把偏置、归一化层和它跳过的层留在 fp32）。",
+    "int8_vnni": "这颗 CPU 有 int8 点积指令（{features}）：int8 矩阵乘法比 fp32 快好几倍，但要减去每次调用量化激活值的开销（动态量化）。",
+    "int8_no_vnni": "这颗 CPU 没有 int8 点积指令（VNNI/AMX），所以 int8 矩阵乘法并不比 fp32 便宜多少，而动态量化每次调用还要量化激活值："
+                    "只有大矩阵乘法占主导时 int8 才会赢。",
+    "copies_none": "设备 {device}：每个运行时都读写主机内存，所以这些计时里没有主机↔设备拷贝。在 GPU 上实验室会在这里计时它们。",
+    "copies_measured": "{graph}：把输入（{in_mib} MiB）送到 GPU、再把输出（{out_mib} MiB）取回，共 {ms} 毫秒，"
+                       "是它最快一次调用（{fastest} 毫秒）的 {share}。用 numpy 数组喂数据的运行时每次调用都要付出这笔开销；"
+                       "要紧时让张量在两次调用之间留在设备上（ONNX Runtime 的 IO binding）。",
+    "threads": "{cores} 个核心（{cpu}）上使用 {threads} 个 PyTorch / ONNX Runtime 线程。本次运行没有改变线程数，"
+               "所以下面是经验法则，而不是测量结果：小图从更多线程中获益很少（拆分一个很小的 kernel 花的比省的多），"
+               "而在共享机器上，第二个忙碌的线程会和网页服务器争抢。",
+    "unavailable": "{runtime}：{status}。",
+}
+
+
+def _why_strings() -> dict[str, tuple[str, str]]:
+    from models.lab.why_texts import WHY_TEXTS
+    return {f"lab.why.{key}": (en, _WHY_ZH[key]) for key, en in WHY_TEXTS.items()}
+
+
+LAB_STRINGS.update(_why_strings())

@@ -45,7 +45,9 @@ def explanations_md(lab: dict, lang: str) -> str:
         if e["topic"] != last:
             out.append(f"\n**{titles[e['topic']]}**\n")
             last = e["topic"]
-        out.append(f"- {e['text']}")
+        # older reports (before the templates) carry only the English text
+        line = text(f"lab.why.{e['key']}", lang, **e["values"]) if "key" in e else e["text"]
+        out.append(f"- {line}")
     return "\n".join(out)
 
 

@@ -61,7 +61,7 @@ def layer_table(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Lay
         gm = fx.symbolic_trace(model)
     was_training = model.training
     model.eval()
-    with torch.no_grad():
+    with MODULE_CALLS.shared(), torch.no_grad():   # a forward pass: not while another thread traces
         ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
     model.train(was_training)
     modules = dict(gm.named_modules())

@@ -151,7 +151,8 @@ class GPTPredictor(Predictor):
 
     def next_token_distribution(self, ids: list[int]) -> np.ndarray:
         """The model's raw next-token logits after ``ids`` (eager; the Learn plot)."""
-        with torch.inference_mode():
+        from models.tracing import MODULE_CALLS
+        with MODULE_CALLS.shared(), torch.inference_mode():   # not while torch.fx traces in another thread
             out = self.model(input_ids=torch.tensor([ids[-self.context:]], device=self.device))
         return out.logits[0, -1].float().cpu().numpy()
 

@@ -10,6 +10,7 @@ import jsonschema
 import numpy as np
 import onnx
 import pytest
+import torch
 
 import tinybench
 from models import bench
@@ -18,6 +19,8 @@ from models.backends.onnxruntime_backend import OnnxRuntimeBackend
 from models.lab import explain as lab_explain
 from models.lab.pictures import latency_plot, throughput_plot
 from models.lab.run import check_settings, image_graphs, lab_graphs, run_lab
+from models.lab.why_texts import WHY_TEXTS
+from models.runtimes import RUNTIMES
 
 SCHEMA = json.loads((Path(bench.__file__).parent / "bench_schema.json").read_text())
 
@@ -142,6 +145,8 @@ def test_lab_end_to_end_on_two_studio_graphs(tmp_path):
     assert all(p["graph"] == "cnn" for p in lab["throughput"])          # the text tower has no image batch
     topics = {e["topic"] for e in lab["explanations"]}
     assert {"warm-up", "batch", "precision", "copies", "threads"} <= topics
+    sizes = {e["values"]["graph"]: e["values"] for e in lab["explanations"] if e["key"] == "int8_size"}
+    assert set(sizes) == {"cnn", "clip-text"} and all(float(v["ratio"]) > 1.5 for v in sizes.values())
     assert messages[-1] == (1.0, "done") and all(0 <= f <= 1 for f, _ in messages)
     for picture in (latency_plot(lab), throughput_plot(lab)):
         assert picture.ndim == 3 and picture.shape[2] == 3 and picture.std() > 0
@@ -178,10 +183,59 @@ def test_fixed_cost_fit_and_batch_explanation():
     assert fixed == pytest.approx(2.0) and per_item == pytest.approx(0.5)
     lab = {"throughput": [dict(p, graph="g", label="ONNX Runtime", precision="fp32", backend="onnxruntime",
                                status="ok") for p in points]}
-    note, general = lab_explain.batch_notes(lab)
-    assert note.startswith("g, batch 1 → 32") and "80% of its batch-1 call fixed cost" in note
-    assert "400 → 1,778 items/s (4.4×)" in note     # 1 / 2.5 ms and 32 / 18 ms
-    assert "Latency" in general
+    (key, values), (general, _) = lab_explain.batch_notes(lab)
+    note = WHY_TEXTS[key].format(**values)
+    assert note.startswith("g, ONNX Runtime fp32: 400 → 1,778 items/s from batch 1 to 32 (4.4×)")  # 1/2.5, 32/18 ms
+    assert "crosses batch 0 at 2.00 ms, 80% of its batch-1 call" in note
+    assert general == "batch_what" and "intercept" in WHY_TEXTS[general] and "estimate" in WHY_TEXTS[general]
+    noisy = [{"batch": b, "p50_ms": 0.5 * b - 0.1, "items_per_s": b / (0.5 * b - 0.1) * 1000} for b in (1, 8)]
+    lab = {"throughput": [dict(p, graph="g", label="ONNX Runtime", precision="fp32") for p in noisy]}
+    assert lab_explain.batch_notes(lab)[0][0] == "batch_gain_noisy"     # no "0 % fixed cost" from a clipped fit
+
+
+def _row(backend, precision, p50, **extra):
+    row = {"backend": backend, "label": RUNTIMES[backend], "precision": precision, "status": "ok", "p50_ms": p50,
+           "setup_s": 1.0, "speedup": 2.0 / p50, "agreement": None}
+    return {**row, **extra}
+
+
+def test_int8_note_reports_the_measured_file_sizes_not_a_rule():
+    agree = {"max_abs": 0.01, "cosine": 0.99999, "task": {"name": "top1_agreement", "value": 1.0}}
+    report = {"tab": "cnn", "precision": "fp32", "rows": [_row("eager", "fp32", 2.0), _row("onnxruntime", "fp32", 1.0, artifact_mb=4.0),
+                                     _row("onnxruntime", "int8", 0.8, artifact_mb=1.6, agreement=agree)]}
+    lab = {"latency": [report], "device": "cpu", "machine": {"cpu_features": ["avx2"]}}
+    notes = dict(lab_explain.precision_notes(lab))
+    assert notes["int8_size"] == {"graph": "cnn", "fp32_mb": "4.00", "int8_mb": "1.60", "ratio": "2.5"}
+    assert notes["precision_own"]["ratio"] == "1.25"                  # against ONNX Runtime fp32, not eager
+    assert "int8_no_vnni" in notes and "4×" not in WHY_TEXTS["int8_no_vnni"]
+
+
+def test_copies_are_timed_both_ways_with_the_graphs_own_outputs():
+    spec = tinybench.bench_spec()
+    ms, in_mib, out_mib = lab_explain.round_trip(spec, "cpu", repeats=3)
+    outputs = spec.graph.module(*(torch.from_numpy(v) for v in spec.inputs.values()))
+    expected_out = sum(t.nbytes for t in (outputs if isinstance(outputs, (tuple, list)) else [outputs])) / 2**20
+    assert ms >= 0 and in_mib == pytest.approx(sum(v.nbytes for v in spec.inputs.values()) / 2**20)
+    assert out_mib == pytest.approx(expected_out) and out_mib > 0
+
+
+def test_every_explanation_is_translated_with_the_same_placeholders():
+    from string import Formatter
+
+    from tabs.i18n import STRINGS
+    names = lambda s: {f for _, f, _, _ in Formatter().parse(s) if f}   # noqa: E731
+    for key, en in WHY_TEXTS.items():
+        got_en, zh = STRINGS[f"lab.why.{key}"]
+        assert got_en == en and names(zh) == names(en), key
+
+
+def test_explanations_show_in_the_learners_language():
+    from tabs.lab import explanations_md
+    lab = {"explanations": lab_explain.explain({"latency": [], "throughput": [], "device": "cpu",
+                                                "machine": {"threads": 1, "cores": 2, "cpu": "x"}})}
+    assert "rule of thumb" in explanations_md(lab, "en") and "no host↔device copies" in explanations_md(lab, "en")
+    zh = explanations_md(lab, "zh-CN")
+    assert "经验法则" in zh and "主机↔设备拷贝" in zh and "rule of thumb" not in zh
 
 
 # ------------------------------------------------------------------------------ fx tracing vs inference
@@ -210,6 +264,29 @@ def test_fx_tracing_does_not_break_inference_in_another_thread():
     finally:
         done.set()
         worker.join()
+    assert errors == []
+
+
+def test_two_threads_tracing_layer_tables_do_not_break_each_other():
+    """The attention tab traces the ViT's stem while Grad-CAM's CNN traces its own: each one's
+    shape propagation is a forward pass, which must not run inside the other's trace."""
+    from torchvision.models import resnet18
+
+    from models.cnn.anatomy import layer_table
+    errors = []
+
+    def tables():
+        try:
+            model = resnet18(num_classes=4).eval()
+            for _ in range(25):
+                layer_table(model, (3, 32, 32))
+        except Exception as exc:  # noqa: BLE001 — the failure under test
+            errors.append(exc)
+    workers = [threading.Thread(target=tables) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
     assert errors == []
 
 
