@@ -48,13 +48,23 @@ def photo_examples() -> list[str]:
     return [str(p) for p in photo_example_paths()]
 
 
+# Held-out scene 0: the studio YOLO keeps a heart box and a square box on its heart, because NMS
+# runs class by class (the YOLO tab's intro points at it; tests/unit/test_yolo.py checks it).
+SCENE_EXAMPLES = (0,)
+
+
+def scene_example_paths() -> list[Path]:
+    return [EXAMPLES_DIR / "scenes" / f"heldout_scene_{seed}.png" for seed in SCENE_EXAMPLES]
+
+
 def detection_examples() -> list[str]:
-    """ultralytics' bundled bus.jpg / zidane.jpg (found without importing it: start-up stays
-    torch-free) and the studio's photos."""
+    """The studio's held-out scene, ultralytics' bundled bus.jpg / zidane.jpg (found without
+    importing it: start-up stays torch-free) and the studio's photos."""
     import importlib.util
     spec = importlib.util.find_spec("ultralytics")
     assets = Path(spec.submodule_search_locations[0]) / "assets" if spec else Path("/nonexistent")
-    return [str(assets / n) for n in ("bus.jpg", "zidane.jpg") if (assets / n).is_file()] + photo_examples()
+    return ([str(p) for p in scene_example_paths()]
+            + [str(assets / n) for n in ("bus.jpg", "zidane.jpg") if (assets / n).is_file()] + photo_examples())
 
 
 def sentence_examples() -> list[str]:
@@ -113,6 +123,10 @@ def write_examples() -> list[Path]:
         img = shapeworld.render_prompted(shape, colour, seed=100 + i, image_size=DISPLAY_SIZE,
                                          background=shapeworld.BACKGROUNDS[i % 3])
         Image.fromarray(img).save(path, optimize=True)
+        out.append(path)
+    for seed, path in zip(SCENE_EXAMPLES, scene_example_paths()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(example_scene(seed).image).save(path, optimize=True)
         out.append(path)
     from skimage import data
     for name, path in zip(PHOTOS, photo_example_paths()):

@@ -51,6 +51,10 @@ def detect(slot: ModelSlot, image, conf, iou, wanted, source, weights_path, runt
                   pre=f"{s['preprocess']:.1f}", inf=f"{s['inference']:.1f}", post=f"{s['postprocess']:.1f}")
     headers = [text("yolo.col_class", lang), text("yolo.col_score", lang), "x1", "y1", "x2", "y2"]
     note = text("yolo.nms_note", lang, before=len(before.boxes), after=len(after.boxes), iou=f"{float(iou):.2f}")
+    for i, j, overlap in after.cross_class_overlaps(float(iou)):
+        note += "\n\n" + text("yolo.nms_cross", lang, a=after.names[int(after.classes[i])], sa=f"{after.scores[i]:.2f}",
+                                b=after.names[int(after.classes[j])], sb=f"{after.scores[j]:.2f}",
+                                overlap=f"{overlap:.2f}")
     return after.plotted, gr.update(value=after.rows(), headers=headers), status, before.plotted, after.plotted, note
 
 

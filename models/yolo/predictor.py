@@ -48,6 +48,14 @@ class Detections:
         return [[self.names[int(c)], round(float(s), 3), *[round(float(v), 1) for v in b]]
                 for b, s, c in zip(self.boxes, self.scores, self.classes)]
 
+    def cross_class_overlaps(self, iou: float) -> list[tuple[int, int, float]]:
+        """Pairs (i, j, IoU) of kept boxes of *different* classes overlapping by more than ``iou``:
+        NMS runs class by class, so it never compares them (one object, two labels)."""
+        from models.agreement import box_iou
+        overlap = box_iou(self.boxes, self.boxes)
+        return [(i, j, float(overlap[i, j])) for i in range(len(self.boxes)) for j in range(i + 1, len(self.boxes))
+                if self.classes[i] != self.classes[j] and overlap[i, j] > iou]
+
 
 class YoloPredictor(Predictor):
     """One YOLO (studio checkpoint or ultralytics' COCO weights, ``models.yolo.sources``) that

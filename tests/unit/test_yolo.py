@@ -110,6 +110,17 @@ def test_nms_keeps_a_subset_of_the_candidates(predictor):
         predictor.detect(image, conf=1.5)
 
 
+def test_the_first_example_keeps_two_classes_on_one_object_as_the_intro_says(predictor):
+    """NMS runs class by class: on the tab's first example (defaults conf 0.25, IoU 0.7) one
+    shape keeps boxes of two classes, the case the YOLO intro points learners at."""
+    from models.examples import detection_examples
+    found = predictor.detect(detection_examples()[0])
+    pairs = found.cross_class_overlaps(0.7)
+    assert pairs and all(found.classes[i] != found.classes[j] and iou > 0.7 for i, j, iou in pairs), found.rows()
+    i, j, iou = pairs[0]
+    assert iou == pytest.approx(box_iou(found.boxes[i:i + 1], found.boxes[j:j + 1])[0, 0])
+
+
 def test_tensorrt_reports_itself_unavailable(predictor):
     from models.backends import BackendUnavailable
     with pytest.raises(BackendUnavailable, match="tensorrt|TensorRT"):
