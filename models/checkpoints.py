@@ -134,6 +134,16 @@ def read_card(model_id: str, root: str | Path | None = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def card_facts(model_id: str, root: str | Path | None = None) -> dict:
+    """A studio card's contents for a text that quotes its numbers (a Learn text reads them here
+    rather than typing them); {} when the card is missing or unreadable: the tab that loads the
+    model says why."""
+    try:
+        return read_card(model_id, root)
+    except (CheckpointError, OSError, ValueError):
+        return {}
+
+
 def verified_weights(model_id: str, root: str | Path | None = None, verify: bool = True) -> tuple[Path, dict]:
     """(weights file, card) of a studio checkpoint; CheckpointError, naming the command that
     rebuilds it, when the file is missing or (with ``verify``) does not match the card's sha256."""

@@ -43,18 +43,25 @@ def warm(ctx: StudioContext) -> None:
 @user_errors
 def describe_vit(vits: ModelSlot, source, weights_path, request: gr.Request, progress=gr.Progress()):
     """Model-level facts: status, slider ranges, the position-embedding picture."""
-    from models.vit.maps import position_similarity
+    from models.vit.maps import position_similarity, position_structure
     from models.vit.pictures import position_mosaic
     lang = lang_of(request)
     p, status = vits.status(source, weights_path, progress, lang)
     if p is None:
         return status, gr.update(), gr.update(), None, "", gr.update()
     if p.is_hybrid:
-        status += " " + text("attention.hybrid_hint", lang)
+        status += " " + text("attention.hybrid_hint", lang, patch=p.patch_size, rf=p.token_receptive_field(),
+                             size=p.image_size)
     pos = p.position_embeddings()
-    mosaic = position_mosaic(position_similarity(pos), tile=max(12, DISPLAY_PX // p.grid))
+    similarity = position_similarity(pos)
+    grid_shape = position_structure(similarity)
+    note = text("attention.pos_note", lang, grid=p.grid, dim=pos.shape[1],
+                **{k: f"{v:.2f}" for k, v in grid_shape.items()})
+    if p.is_hybrid:
+        note += " " + text("attention.pos_hybrid", lang)
+    mosaic = position_mosaic(similarity, tile=max(12, DISPLAY_PX // p.grid))
     return (status, gr.update(maximum=p.num_layers, value=p.num_layers), gr.update(maximum=p.num_heads, value=1),
-            mosaic, text("attention.pos_note", lang, grid=p.grid, dim=pos.shape[1]),
+            mosaic, note,
             gr.update(columns=2 if p.num_heads <= 4 else 4))
 
 
@@ -137,7 +144,9 @@ def gradcam(cnns: ModelSlot, state, request: gr.Request, progress=gr.Progress())
         cnn, _ = cnns.status(cnn_key, "", progress, lang)
         if cnn is None:              # try the next CNN; say so below if none loads
             continue
-        heat, cls = cnn.attribute(state["view"], "Grad-CAM")
+        # crop=False: the CNN sees the ViT's own square whole (its own 256 -> 224 crop would zoom it
+        # by 8/7 about the centre and the map would not lie over the pixels it explains)
+        heat, cls = cnn.attribute(state["view"], "Grad-CAM", crop=False)
         note = text("attention.gradcam_note", lang, cnn=cnn.src.label, cls=cnn.class_names[cls])
         return overlay(state["view"], heat, size=DISPLAY_PX), note
     return None, text("attention.gradcam_missing", lang)

@@ -211,8 +211,10 @@ def patch_map(slot: ModelSlot, image, sentence, source, weights_path, runtime, r
     p = slot.get(source, weights_path, progress, lang)
     view = p.model_view(image)
     cos = p.patch_map(view, sentence, backend=runtime)
-    return patch_text_map(view, cos), text("clip.patch_note", lang, grid=p.grid, lo=f"{cos.min():.3f}",
-                                           hi=f"{cos.max():.3f}")
+    note = text("clip.patch_note", lang, grid=p.grid, lo=f"{cos.min():.3f}", hi=f"{cos.max():.3f}")
+    if p.conv_stem:     # the studio CLIP: a token mixes more than its own patch
+        note += " " + text("clip.patch_stem", lang, patch=p.patch_size)
+    return patch_text_map(view, cos), note
 
 
 def random_pair():

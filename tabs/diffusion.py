@@ -80,9 +80,8 @@ def sample(slot: ModelSlot, cnns: ModelSlot, shape, colour, n, seed, sampler, st
                         eta=float(eta), seed=int(seed), runtime=runtime, progress=progress_adapter(progress)):
         if hasattr(rec, "x_t"):
             line = text("diffusion.step_status", lang, i=rec.index, n=rec.steps, t=f"{rec.timestep:.0f}",
-                        ab=f"{rec.alpha_bar:.4f}", sig=f"{100 * rec.alpha_bar:.1f}",
-                        noise=f"{100 * (1 - rec.alpha_bar):.1f}", unet=f"{rec.unet_ms:.1f}", batch=rec.batch,
-                        step=f"{rec.step_ms:.1f}")
+                        ab=f"{rec.alpha_bar:.4f}", a=f"{rec.alpha_bar ** 0.5:.3f}", s=f"{(1 - rec.alpha_bar) ** 0.5:.3f}",
+                        unet=f"{rec.unet_ms:.1f}", batch=rec.batch, step=f"{rec.step_ms:.1f}")
             if rec.index in keep:
                 frames.append({"x_t": grid(rec.x_t), "x0": grid(rec.x0), "line": line})
             now = time.perf_counter()
@@ -117,13 +116,14 @@ def forward_process(slot: ModelSlot, image, t_value, source, weights_path, reque
     if image is None:
         raise gr.Error(text("diffusion.no_image", lang), print_exception=False)
     p = slot.get(source, weights_path, progress, lang)
-    tv = int(t_value)
-    one = p.forward_process(image, [tv] + p.forward_ladder(), seed=0)   # the chosen t first, then the ladder
+    tv, ladder = int(t_value), p.forward_ladder()
+    one = p.forward_process(image, [tv] + ladder, seed=0)   # the chosen t first, then the ladder
     ab = float(one.alpha_bar[0])
     status = text("diffusion.forward_status", lang, t=tv, ab=f"{ab:.4f}", a=f"{ab ** 0.5:.3f}",
-                  s=f"{(1 - ab) ** 0.5:.3f}")
+                  s=f"{(1 - ab) ** 0.5:.3f}", var=f"{one.x0_variance:.3f}", share=f"{100 * one.picture_share[0]:.0f}",
+                  ladder=", ".join(map(str, ladder)))
     return (strip(np.stack([one.x0, one.noise, one.x_t[0]]), tile=192), strip(one.x_t[1:], tile=112),
-            alpha_bar_plot(p.alphas_cumprod(), tv), status)
+            alpha_bar_plot(p.alphas_cumprod(), tv, x0_variance=one.x0_variance), status)
 
 
 @user_errors

@@ -73,9 +73,11 @@ def stats_line(gen, settings, runtime_label: str, lang: str) -> str:
     u = gen.update
     parts = [text("gpt.stat_tokens", lang, n=len(u.tokens), max=settings.max_new_tokens)]
     if u.ttft_s is not None:
-        parts.append(text("gpt.stat_ttft", lang, ms=f"{u.ttft_s * 1e3:.0f}"))
+        parts.append(text("gpt.stat_ttft", lang, ms=f"{u.ttft_s * 1e3:.0f}",
+                          model_ms=f"{u.model_first_s * 1e3:.0f}" if u.model_first_s is not None else "—"))
     if u.tokens_per_s:
-        parts.append(text("gpt.stat_speed", lang, tps=f"{u.tokens_per_s:.1f}"))
+        parts.append(text("gpt.stat_speed", lang, tps=f"{u.tokens_per_s:.1f}",
+                          model_tps=f"{u.model_tokens_per_s:.1f}" if u.model_tokens_per_s else "—"))
     parts.append(text("gpt.stat_cache_on" if settings.use_cache else "gpt.stat_cache_off", lang))
     parts.append(runtime_label)
     line = " · ".join(parts)
@@ -179,7 +181,11 @@ def inspect_token(slot: ModelSlot, state, source, weights_path, evt: gr.SelectDa
     figure = alternatives_plot([p.token_label(i) for i, _, _ in alts], [pm for _, pm, _ in alts],
                                [pf for _, _, pf in alts], [i for i, _, _ in alts].index(chosen), plot_words(lang))
     options = [(f"{p.token_label(i)}  ({pm:.1%})", str(i)) for i, pm, _ in alts if i != chosen]
-    note = text("gpt.inspect_note", lang, n=index + 1, token=p.token_label(chosen), p=f"{state['probs'][index]:.1%}")
+    decoding = state.get("decoding", "sampling")
+    controls = text("gpt.controls_sampling", lang) if decoding == "sampling" else \
+        text("gpt.controls_search", lang, decoding=decoding)
+    note = text("gpt.inspect_note", lang, n=index + 1, token=p.token_label(chosen), p=f"{state['probs'][index]:.1%}",
+                controls=controls)
     return figure, gr.update(choices=options, value=options[0][1] if options else None), index, note
 
 
@@ -201,8 +207,11 @@ def next_token_distribution(slot: ModelSlot, prompt, source, weights_path, decod
     ids = p.prompt(prompt, 1).ids
     before, after = shape_distribution(p.next_token_distribution(ids), ids, settings)
     order = np.argsort(-before)[:DISTRIBUTION_TOKENS]
-    title = text("gpt.dist_title", lang, decoding=settings.decoding, t=settings.temperature, k=settings.top_k,
-                 p=settings.top_p, kept=f"{int((after > 0).sum()):,}")
+    if settings.decoding == "sampling":     # only sampling reshapes the distribution and draws from it
+        title = text("gpt.dist_title", lang, t=settings.temperature, k=settings.top_k, p=settings.top_p,
+                     rep=settings.repetition_penalty, kept=f"{int((after > 0).sum()):,}")
+    else:
+        title = text(f"gpt.dist_title_{settings.decoding}", lang, rep=settings.repetition_penalty)
     return distribution_plot([p.token_label(int(i)) for i in order], before[order], after[order], title,
                              plot_words(lang))
 

@@ -11,8 +11,13 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from models.images import MAX_IMAGE_SIDE, MAX_UPLOAD_BYTES
+from tabs.facts import num, pct
 
 LANGS = ("en", "zh-CN")
+
+_CNN_HELD = pct("cnn-shapeworld", "heldout_accuracy")
+_CNN_HELD_N = num("cnn-shapeworld", "data", "heldout", spec=",")
+_GPT_LAYERS, _GPT_HEADS, _GPT_WIDTH = (num("gpt-shakespeare", "architecture", k) for k in ("n_layer", "n_head", "n_embd"))
 
 # key: (English, 简体中文). Grouped by where they appear.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -104,9 +109,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "中心处一个单元的感受野（红框，以输入像素计）"),
     "cnn.table": ("Layer table", "层表"),
     "cnn.table_note": ("{params} parameters in total. Receptive field: r_out = r_in + (k − 1)·d·j_in, "
-                       "j_out = j_in·s (j = jump, the cumulative stride). Parameters of a conv: k·k·C_in·C_out (+ C_out bias).",
+                       "j_out = j_in·s (j = jump, the cumulative stride); beyond the picture's size it reaches into the "
+                       "zero padding. Parameters of a conv: k·k·(C_in / groups)·C_out (+ C_out bias).",
                        "共 {params} 个参数。感受野：r_out = r_in + (k − 1)·d·j_in，j_out = j_in·s"
-                       "（j 为跳步，即累计步长）。卷积参数量：k·k·C_in·C_out（+ C_out 偏置）。"),
+                       "（j 为跳步，即累计步长）；超出图片尺寸的部分落在零填充里。卷积参数量：k·k·(C_in / groups)·C_out（+ C_out 偏置）。"),
     "cnn.col_layer": ("layer", "层"),
     "cnn.col_type": ("type", "类型"),
     "cnn.col_shape": ("output shape", "输出形状"),
@@ -141,7 +147,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "所以高概率并不等于确定。识别照片请选择 MobileNetV2（ImageNet）。"),
     "cnn.weights_path": ("Pretrained weight file (optional path)", "预训练权重文件（可选路径）"),
     "cnn.learn": (
-        """
+        f"""
 **Convolution (week 1).** A convolution slides a small filter (here 3×3) over the image and, at each position,
 takes a weighted sum of the pixels under it. Each output channel is one filter: the *feature map* you see in the
 grid is where that filter fires. Early layers fire on edges and colours; deeper layers on parts of shapes.
@@ -149,54 +155,62 @@ grid is where that filter fires. Early layers fire on edges and colours; deeper 
 **Receptive field (感受野).** One unit of a deep layer depends on a patch of the input, its receptive field.
 Each k×k convolution adds (k−1)·j pixels, where j (the *jump*) is the product of all strides before it; a
 stride-2 layer doubles j. The layer table computes this along the real graph, residual branches included.
-When the receptive field covers the whole shape, a unit can recognise the shape.
+When the receptive field covers the whole shape, a unit can recognise the shape. A receptive field can grow
+larger than the picture: the part beyond the border is the zero padding the convolutions add.
 
-**Parameters (参数量).** A convolution has k·k·C_in·C_out weights (+ C_out biases): the layer table counts them
-per layer. Pooling and ReLU have none; BatchNorm has 2 per channel.
+**Parameters (参数量).** A convolution has k·k·(C_in / groups)·C_out weights (+ C_out biases); groups is 1 for
+an ordinary convolution and C_in for MobileNetV2's depthwise ones. The layer table counts them per layer.
+Pooling and ReLU have none; BatchNorm has 2 per channel.
 
 **Residual blocks.** A BasicBlock computes two 3×3 convolutions and *adds its input back*, so gradients flow
 through deep networks (ResNet, 2015). Our studio model is a small ResNet built from torchvision's own BasicBlock.
 
-**Attributions.** *Saliency*: the gradient of the class score w.r.t. each pixel. *Integrated Gradients*:
-gradients averaged along a path from a blank image. *Grad-CAM*: the last feature maps weighted by their
-gradients — coarse but tells classes apart. *Occlusion*: hide a patch and watch the score drop. They are all
-computed by the PyTorch eager model, since a fused runtime (ONNX Runtime, TensorRT) keeps no gradients.
+**Attributions.** *Saliency*: the gradient of the class score w.r.t. each pixel (its largest absolute value
+over the colour channels). *Integrated Gradients*: the gradients averaged along a straight path from a baseline
+x′ to the picture x, times (x − x′); the baseline here is the training set's mean colour (all zeros after
+normalisation), and the map shows |IG| summed over the colour channels. *Grad-CAM*: one weight per channel of
+the last feature maps (its gradient averaged over the map), the weighted sum, then a ReLU — coarse but it tells
+classes apart. *Occlusion*: hide a patch (filled with the picture's median colour) and watch the score drop: no
+gradients at all, only forward passes. All four run on the PyTorch eager model: a fused runtime (ONNX Runtime,
+TensorRT) keeps no gradients, and the maps should not depend on the runtime picked.
 
 **Runtimes.** The same network can run on PyTorch eager, torch.compile, ONNX Runtime or TensorRT. The A/B
 panel times two of them on your image and checks they agree (max abs error, cosine, same top-1).
 
 **Things to try.**
 1. The purple star and the orange heart are colour–shape pairs the studio model *never saw* in training: does it
-   still get them right? (Its card reports held-out accuracy on 1,000 such images.)
+   still get them right? (Its card: {_CNN_HELD} right on {_CNN_HELD_N} such images.)
 2. Step through the layers from `conv1` to `layer4.0.conv2`: watch the maps shrink (stride 2) while the red
-   receptive-field square grows from 3×3 to 97×97.
+   receptive-field square grows from 3×3 to beyond the picture.
 3. Give the studio model the cat photo: it must answer one of its 8 shapes. Then switch the model to MobileNetV2.
 4. Switch the runtime to ONNX Runtime and run the A/B panel: same answer, how much faster?
 """,
-        """
+        f"""
 **卷积（第 1 周）。** 卷积用一个小卷积核（这里是 3×3）在图像上滑动，在每个位置对其下方的像素加权求和。
 每个输出通道对应一个卷积核：网格中的*特征图*显示该卷积核在哪里被激活。浅层对边缘和颜色响应，深层对形状的局部响应。
 
 **感受野。** 深层的一个单元依赖输入中的一块区域，即它的感受野。每个 k×k 卷积增加 (k−1)·j 个像素，
 其中 j（*跳步*）是之前所有步长的乘积；步长为 2 的层使 j 翻倍。层表沿真实计算图（包括残差分支）计算感受野。
-当感受野覆盖整个形状时，一个单元才能识别这个形状。
+当感受野覆盖整个形状时，一个单元才能识别这个形状。感受野可以大于图片本身：超出边界的部分是卷积补上的零填充。
 
-**参数量。** 一个卷积层有 k·k·C_in·C_out 个权重（+ C_out 个偏置）：层表逐层统计。池化和 ReLU 没有参数；
-BatchNorm 每个通道有 2 个。
+**参数量。** 一个卷积层有 k·k·(C_in / groups)·C_out 个权重（+ C_out 个偏置）；普通卷积 groups 为 1，MobileNetV2 的逐通道
+（depthwise）卷积 groups 为 C_in。层表逐层统计。池化和 ReLU 没有参数；BatchNorm 每个通道有 2 个。
 
 **残差块。** BasicBlock 计算两个 3×3 卷积，再*把输入加回来*，让梯度能穿过很深的网络（ResNet，2015）。
 工作室模型是用 torchvision 自带的 BasicBlock 搭建的小型 ResNet。
 
-**归因。** *Saliency*：类别分数对每个像素的梯度。*Integrated Gradients*：沿从空白图像出发的路径平均梯度。
-*Grad-CAM*：用梯度加权最后的特征图——粗糙但能区分类别。*Occlusion*：遮住一块区域，看分数下降多少。
-它们都由 PyTorch eager 模型计算，因为融合后的运行时（ONNX Runtime、TensorRT）不保留梯度。
+**归因。** *Saliency*：类别分数对每个像素的梯度（取各颜色通道绝对值的最大者）。*Integrated Gradients*：沿从基线 x′ 到图片 x
+的直线路径平均梯度，再乘以 (x − x′)；这里的基线是训练集的平均颜色（归一化后全为 0），图中显示的是 |IG| 在颜色通道上的和。
+*Grad-CAM*：最后一层特征图的每个通道一个权重（它的梯度在图上的平均），加权求和后再取 ReLU——粗糙但能区分类别。
+*Occlusion*：遮住一块区域（用图片的中位颜色填充），看分数下降多少：完全不用梯度，只做前向计算。四种方法都在 PyTorch eager
+模型上运行：融合后的运行时（ONNX Runtime、TensorRT）不保留梯度，而且归因图不应随所选运行时而变。
 
 **运行时。** 同一个网络可以在 PyTorch eager、torch.compile、ONNX Runtime 或 TensorRT 上运行。A/B 面板在你的图像上
 对其中两个计时，并检查它们是否一致（最大绝对误差、余弦相似度、top-1 是否相同）。
 
 **试一试。**
-1. 紫色五角星和橙色心形是工作室模型训练时*从未见过*的颜色–形状组合：它还能认对吗？（模型卡记录了 1000 张这类图像上的留出准确率。）
-2. 从 `conv1` 逐层看到 `layer4.0.conv2`：特征图在缩小（步长 2），红色感受野方框从 3×3 增长到 97×97。
+1. 紫色五角星和橙色心形是工作室模型训练时*从未见过*的颜色–形状组合：它还能认对吗？（模型卡：{_CNN_HELD_N} 张这类图像中认对 {_CNN_HELD}。）
+2. 从 `conv1` 逐层看到 `layer4.0.conv2`：特征图在缩小（步长 2），红色感受野方框从 3×3 一直增长到超出图片。
 3. 把猫的照片交给工作室模型：它只能从 8 种形状里选一个。再把模型切换成 MobileNetV2。
 4. 把运行时切换为 ONNX Runtime 并运行 A/B 面板：答案相同，快了多少？
 """),
@@ -205,9 +219,11 @@ BatchNorm 每个通道有 2 个。
     "gpt.intro": (
         "A GPT-2 writes one token at a time. Each token is coloured by the probability the model gave it; "
         "**click a token** to see the ten alternatives it weighed, and continue from one of them. "
-        "The studio model is a 2.7 M-parameter GPT-2 trained here on Shakespeare's plays.",
+        f"The studio model is a small GPT-2 ({_GPT_LAYERS} layers, {_GPT_HEADS} heads, width {_GPT_WIDTH}) trained here "
+        "on Shakespeare's plays; its status line gives its parameter count.",
         "GPT-2 每次写一个词元（token）。每个词元按模型给它的概率着色；**点击任意词元**可查看模型当时权衡的十个候选，"
-        "并从其中一个继续生成。工作室模型是在这里用莎士比亚戏剧训练的 270 万参数 GPT-2。"),
+        f"并从其中一个继续生成。工作室模型是在这里用莎士比亚戏剧训练的小型 GPT-2（{_GPT_LAYERS} 层、{_GPT_HEADS} 个头、宽 {_GPT_WIDTH}）；"
+        "状态行给出它的参数量。"),
     "gpt.prompt": ("Prompt", "提示词"),
     "gpt.generate": ("✍️ Generate", "✍️ 生成"),
     "gpt.stop": ("⏹ Stop", "⏹ 停止"),
@@ -233,10 +249,14 @@ BatchNorm 每个通道有 2 个。
     "gpt.inspect_hint": ("Click any generated token above to see the alternatives the model weighed at that step.",
                          "点击上方任意生成的词元，查看模型在那一步权衡的候选词元。"),
     "gpt.inspect_note": ("Step {n}: the model picked **{token}** (probability {p}). Purple/grey bars: the model's "
-                         "own top 10; orange: what was left after your controls (temperature, top-k, top-p, "
-                         "repetition penalty).",
+                         "own top 10; orange: what was left after {controls}.",
                          "第 {n} 步：模型选了 **{token}**（概率 {p}）。紫/灰色条：模型自己的前 10 名；"
-                         "橙色：经过你的控制（温度、top-k、top-p、重复惩罚）后剩下的概率。"),
+                         "橙色：经过{controls}后剩下的概率。"),
+    "gpt.controls_sampling": ("your controls (temperature, top-k, top-p, repetition penalty)",
+                              "你的控制（温度、top-k、top-p、重复惩罚）"),
+    "gpt.controls_search": ("the repetition penalty (temperature, top-k and top-p act only when sampling); {decoding} "
+                            "then takes the likeliest",
+                            "重复惩罚（温度、top-k 和 top-p 只在采样时起作用）；{decoding} 再取最可能的"),
     "gpt.alternatives": ("Top-10 alternatives at that step", "该步的前 10 个候选"),
     "gpt.alternative": ("Alternative to continue from", "从这个候选继续"),
     "gpt.continue": ("↪ Continue from this alternative", "↪ 从这个候选继续生成"),
@@ -252,8 +272,11 @@ BatchNorm 每个通道有 2 个。
                         "在留出的戏剧（{plays}）上的验证困惑度：**{ppl}**（二元语法基线：{bigram}）。"
                         "越低越好：相当于模型在这么多个词元中犹豫。"),
     "gpt.stat_tokens": ("{n}/{max} tokens", "{n}/{max} 个词元"),
-    "gpt.stat_ttft": ("first token after {ms} ms", "首个词元用时 {ms} 毫秒"),
-    "gpt.stat_speed": ("{tps} tokens/s", "每秒 {tps} 个词元"),
+    "gpt.stat_ttft": ("first token after {ms} ms (the model's step over the prompt: {model_ms} ms)",
+                      "首个词元用时 {ms} 毫秒（模型处理提示词的那一步：{model_ms} 毫秒）"),
+    "gpt.stat_speed": ("{tps} tokens/s (the whole loop: model, choosing, top-10, text on screen; the model's steps "
+                       "alone: {model_tps} tokens/s)",
+                       "每秒 {tps} 个词元（整个循环：模型、选词、前 10 候选、屏幕上的文本；仅模型的解码步：每秒 {model_tps} 个）"),
     "gpt.stat_cache_on": ("KV cache on", "KV 缓存开"),
     "gpt.stat_cache_off": ("KV cache off (recomputing)", "KV 缓存关（重算）"),
     "gpt.reason_length": ("reached max new tokens", "达到最多新词元数"),
@@ -267,8 +290,17 @@ BatchNorm 每个通道有 2 个。
     "gpt.probability": ("probability", "概率"),
     "gpt.show_dist": ("Show the next-token distribution for the prompt", "显示提示词之后的下一个词元分布"),
     "gpt.dist": ("Next token: before and after the controls", "下一个词元：控制前后"),
-    "gpt.dist_title": ("{decoding} · T={t} · top-k={k} · top-p={p} → {kept} tokens can still be picked",
-                       "{decoding} · T={t} · top-k={k} · top-p={p} → 仍可被选中的词元：{kept} 个"),
+    "gpt.dist_title": ("sampling · T={t} · top-k={k} · top-p={p} · repetition penalty {rep} → {kept} tokens can "
+                       "still be picked",
+                       "sampling · T={t} · top-k={k} · top-p={p} · 重复惩罚 {rep} → 仍可被选中的词元：{kept} 个"),
+    "gpt.dist_title_greedy": ("greedy · repetition penalty {rep} → 1 token is taken: the likeliest (temperature, "
+                              "top-k and top-p act only when sampling)",
+                              "greedy · 重复惩罚 {rep} → 只取 1 个词元：最可能的那个（温度、top-k 和 top-p 只在采样时起作用）"),
+    "gpt.dist_title_beam": ("beam search · repetition penalty {rep} → of every beam's next tokens, the continuations "
+                            "with the highest summed log-probability survive, as many as there are beams (temperature, "
+                            "top-k and top-p act only when sampling)",
+                            "束搜索 · 重复惩罚 {rep} → 在所有束的下一个词元中，累计对数概率最高的延续被保留，个数等于束宽"
+                            "（温度、top-k 和 top-p 只在采样时起作用）"),
     "gpt.learn": (
         """**Tokens.** The model reads and writes *tokens*: pieces of words from a byte-level BPE vocabulary
 (4,096 for the studio model, 50,257 for GPT-2). A space usually belongs to the next token (`␣love`).
@@ -276,15 +308,18 @@ BatchNorm 每个通道有 2 个。
 **One step.** Given the text so far, the model outputs a score (logit) for every token in the vocabulary;
 softmax turns scores into probabilities. The controls reshape that distribution before a token is picked:
 
-- **Temperature** divides the scores: below 1 sharpens (safer, more repetitive), above 1 flattens (wilder).
-- **Top-k** keeps only the k most likely tokens; **top-p** keeps the smallest set whose probabilities add up to p.
-- **Repetition penalty** lowers the score of tokens already in the text.
-- **Greedy** always takes the most likely token; **beam search** keeps several partial texts and returns the
-  most likely whole text; **sampling** draws at random (the seed makes it repeatable).
+- **Repetition penalty** lowers the score of tokens already in the text (in every decoding).
+- When sampling: **temperature** divides the scores (below 1 sharpens: safer, more repetitive; above 1
+  flattens: wilder); **top-k** keeps only the k most likely tokens; **top-p** keeps the smallest set whose
+  probabilities add up to p. Greedy and beam search ignore these three, as transformers' `generate` does.
+- **Greedy** always takes the most likely token; **beam search** keeps the few partial texts with the highest
+  summed log-probability and returns the finished one with the best log-probability per token (length-normalised):
+  a good text, not guaranteed the most likely of all; **sampling** draws at random (the seed makes it repeatable).
 
 **KV cache.** Attention needs the keys and values of every earlier token. With the cache, each step computes
 them only for the new token and reuses the rest; without it, every step recomputes the whole text, so it gets
-slower as the text grows. Switch it off and compare tokens/s.
+slower as the text grows. Switch it off and compare tokens/s. The stats line times the whole loop (the model,
+choosing the token, its top-10 for the inspector, the text on screen) and, beside it, the model's steps alone.
 
 **Runtimes.** ONNX Runtime and TensorRT run one exported *decoding step* whose inputs and outputs include the
 KV cache; our own loop drives it, and greedy decoding gives exactly the same tokens as PyTorch (the A/B panel
@@ -292,7 +327,7 @@ reports the first token that differs, if any).
 
 **Try this.**
 1. Set decoding to greedy: the text soon loops. Switch to sampling at temperature 0.8, then 1.5.
-2. Open the plot below and move temperature, top-k and top-p: watch how many tokens can still be picked.
+2. Sampling: open the plot below and move temperature, top-k and top-p: watch how many tokens can still be picked.
 3. Click a red (unlikely) token: what else did the model consider?
 4. Generate 256 tokens with the KV cache on, then off: compare tokens/s.""",
         """**词元。** 模型读写的是*词元*（token）：来自字节级 BPE 词表的词片段（工作室模型 4,096 个，GPT-2 有 50,257 个）。
@@ -300,20 +335,21 @@ reports the first token that differs, if any).
 
 **一步。** 给定已有文本，模型为词表中每个词元输出一个分数（logit）；softmax 把分数变成概率。控制项在选词之前改变这个分布：
 
-- **温度** 把分数相除：小于 1 分布更尖锐（更稳妥、更易重复），大于 1 更平坦（更狂野）。
-- **Top-k** 只保留最可能的 k 个词元；**top-p** 保留概率之和达到 p 的最小集合。
-- **重复惩罚** 降低文本中已出现词元的分数。
-- **Greedy** 总取最可能的词元；**束搜索** 同时保留几条候选文本，返回整体最可能的一条；**采样** 随机抽取（种子使其可复现）。
+- **重复惩罚** 降低文本中已出现词元的分数（所有解码方式都适用）。
+- 采样时：**温度** 把分数除以温度（小于 1 分布更尖锐：更稳妥、更易重复；大于 1 更平坦：更狂野）；**top-k** 只保留最可能的 k 个词元；
+  **top-p** 保留概率之和达到 p 的最小集合。与 transformers 的 `generate` 一样，greedy 和束搜索不使用这三项。
+- **Greedy** 总取最可能的词元；**束搜索** 保留累计对数概率最高的几条候选文本，返回按长度归一化（每个词元的平均对数概率）后最好的那条已完成文本：
+  这是一段好文本，但不保证是所有文本中最可能的；**采样** 随机抽取（种子使其可复现）。
 
 **KV 缓存。** 注意力需要之前每个词元的键和值。有缓存时每一步只为新词元计算并复用其余部分；没有缓存时每一步都重算整段文本，
-文本越长越慢。关闭它并比较每秒词元数。
+文本越长越慢。关闭它并比较每秒词元数。状态行计时的是整个循环（模型、选词、检查器用的前 10 候选、屏幕上的文本），旁边另给出仅模型解码步的速度。
 
 **运行时。** ONNX Runtime 和 TensorRT 运行一个导出的*解码步*，其输入输出包含 KV 缓存；由我们自己的循环驱动，
 贪心解码得到与 PyTorch 完全相同的词元（A/B 面板会报告第一个不同的词元，如果有的话）。
 
 **试一试。**
 1. 把解码方式设为 greedy：文本很快开始循环。换成采样，温度 0.8，再试 1.5。
-2. 打开下面的图，移动温度、top-k 和 top-p：看看还有多少词元可以被选中。
+2. 采样时：打开下面的图，移动温度、top-k 和 top-p：看看还有多少词元可以被选中。
 3. 点击一个红色（不太可能）的词元：模型还考虑过什么？
 4. 开启 KV 缓存生成 256 个词元，再关闭：比较每秒词元数。"""),
 }

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from models.gpt.settings import ATTENTION_MAX_TOKENS as MAX_TOKENS
 from models.gpt.settings import ATTENTION_STEP_TOKENS as MAX_STEP_TOKENS
+from tabs.facts import num
+
+_VIT_HEADS = num("vit-shapeworld", "architecture", "num_attention_heads")
+_GPT_HEADS = num("gpt-shakespeare", "architecture", "n_head")
+_VIT_PATCH, _VIT_SIZE = num("vit-shapeworld", "architecture", "patch_size"), num("vit-shapeworld", "architecture", "image_size")
 
 ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
     "attention.tab": ("🔍 Attention", "🔍 注意力"),
@@ -33,10 +38,11 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
         "of this runtime.",
         "在 {runtime} 上运行，用时 {ms} 毫秒。注意力权重 {shape}（层 × 头 × 查询 × 键）是该运行时的输出。"),
     "attention.hybrid_hint": (
-        "This studio ViT is a *hybrid* (as in the ViT paper): a small ResNet turns each 8 px patch into its "
-        "token, seeing a few pixels around it; everything after that is a standard transformer.",
-        "这个工作室 ViT 是*混合*结构（与 ViT 论文中相同）：一个小 ResNet 把每个 8 像素小块变成词元，同时看到小块周围的几个像素；"
-        "之后的部分是标准的 Transformer。"),
+        "This studio ViT is a *hybrid* (as in the ViT paper): a small ResNet turns each {patch} px patch into "
+        "its token, and that token is computed from a {rf}×{rf} px window of the {size} px picture around the "
+        "patch (the ResNet's receptive field, padding included); everything after that is a standard transformer.",
+        "这个工作室 ViT 是*混合*结构（与 ViT 论文中相同）：一个小 ResNet 把每个 {patch} 像素小块变成词元，而这个词元来自 {size} "
+        "像素图片中围绕该小块的 {rf}×{rf} 像素窗口（ResNet 的感受野，含填充）；之后的部分是标准的 Transformer。"),
     "attention.layer": ("Layer", "层"),
     "attention.head": ("Head", "头"),
     "attention.average": ("Average all heads", "平均所有头"),
@@ -77,13 +83,20 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
     "attention.pos_tab": ("Position embeddings", "位置嵌入"),
     "attention.pos_view": ("Similarity of learned position embeddings", "学习到的位置嵌入的相似度"),
     "attention.pos_note": (
-        "A transformer sees a *set* of patches; where each patch sits comes only from a learned position "
-        "embedding added to it. Each small square is one patch's {dim}-dim embedding compared (cosine) with "
-        "all {grid}×{grid} others: bright = similar. Nearby patches, rows and columns come out alike although "
-        "nobody told the model the grid. Read from the model's weights (eager): no runtime computes them per image.",
-        "Transformer 看到的是一*组*小块；每个小块的位置只来自加在它上面的可学习位置嵌入。每个小方格是一个小块的 {dim} 维嵌入"
-        "与全部 {grid}×{grid} 个小块的余弦相似度：越亮越相似。相邻的小块、同一行和同一列会变得相似，尽管没有人告诉模型网格结构。"
-        "直接读取模型权重（eager）：没有运行时会为每张图计算它们。"),
+        "Attention itself ignores order: a plain ViT knows where a patch sits only from the learned position "
+        "embedding added to it. Each small square is one patch's {dim}-dim embedding compared (cosine) with all "
+        "{grid}×{grid} others: bright = similar. Measured on this model, the mean cosine with the 4 neighbours is "
+        "**{neighbours}**, with the rest of the same row or column **{same_line}**, with all other patches "
+        "**{others}**. A model that learned the grid scores them in that order, clearly apart (ViT-B/16 does: the "
+        "ViT paper's figure 7). Read from the model's weights (eager): no runtime computes them per image.",
+        "注意力本身不关心顺序：普通 ViT 只能从加在小块上的可学习位置嵌入知道它在哪里。每个小方格是一个小块的 {dim} 维嵌入与全部 "
+        "{grid}×{grid} 个小块的余弦相似度：越亮越相似。在这个模型上测得：与 4 个相邻小块的平均余弦为 **{neighbours}**，与同一行或"
+        "同一列其余小块为 **{same_line}**，与其他所有小块为 **{others}**。学到了网格的模型会按这个顺序明显拉开（ViT-B/16 就是如此："
+        "见 ViT 论文图 7）。直接读取模型权重（eager）：没有运行时会为每张图计算它们。"),
+    "attention.pos_hybrid": (
+        "In this hybrid, position also reaches the tokens another way: the ResNet stem's zero-padded "
+        "convolutions tell border patches from inner ones, so the learned embeddings need not carry the grid.",
+        "在这个混合模型中，位置还有另一条来路：ResNet 主干的零填充卷积能区分边缘小块和内部小块，所以学到的嵌入不必携带网格信息。"),
     "attention.sentence": (f"Sentence (up to {MAX_TOKENS} tokens)", f"句子（最多 {MAX_TOKENS} 个词元）"),
     "attention.analyse_text": ("Show attention", "显示注意力"),
     "attention.next_token": ("Next token the model predicts", "模型预测的下一个词元"),
@@ -130,18 +143,20 @@ ATTENTION_STRINGS: dict[str, tuple[str, str]] = {
         "3) 因果掩码把未来设为 −∞。4) 每行 softmax：权重非负且和为 1（e^−∞ = 0）。5) 输出：V 各行的加权平均。"
         "校验：我们的 softmax 与模型自身的注意力权重相差 {err}（最大 |Δ|）。在 eager 模型上计算：没有运行时会返回 Q、K、V。"),
     "attention.learn": (
-        """**Self-attention in one line.** Each token's vector x is projected three ways: a query q = xW_Q
+        f"""**Self-attention in one line.** Each token's vector x is projected three ways: a query q = xW_Q
 (what am I looking for?), a key k = xW_K (what do I offer?), a value v = xW_V (what do I pass on?).
 Token i's weights on tokens j are softmax_j(q_i · k_j / √d): dot products, scaled so they do not grow
 with the dimension d, turned into positive numbers that sum to 1. Its output is the weighted sum of the
-values. **Multi-head**: several small attentions side by side (here 4 or 6 heads), each free to learn its
-own kind of relation; their outputs are concatenated and mixed.
+values. **Multi-head**: several small attentions side by side (the studio ViT has {_VIT_HEADS}, the studio GPT
+{_GPT_HEADS}; ViT-B/16, GPT-2 and DistilGPT-2 have 12), each free to learn its own kind of relation; their outputs
+are concatenated and mixed.
 
-**Vision Transformer (ViT).** The image is cut into P×P patches (8×8 px on the 64 px studio model, 16×16
+**Vision Transformer (ViT).** The image is cut into P×P patches ({_VIT_PATCH}×{_VIT_PATCH} px on the {_VIT_SIZE} px studio model, 16×16
 on ViT-B/16); each patch is flattened and linearly projected — the *patch embedding* — and a learned
 *position embedding* is added, since attention itself ignores order. A [CLS] token is prepended; after the
-last block the classifier reads only [CLS]. So "CLS → patch" attention shows which patches feed the
-prediction directly, layer by layer.
+last block the classifier reads only [CLS]. So "CLS → patch" attention shows which *tokens* [CLS] reads from in
+that layer, not which pixels decide: each token has already mixed in others (earlier layers, and in the hybrid
+the stem's window around its patch). That is what rollout tries to account for.
 
 The studio ViT is a *hybrid* (section 3.1 of the ViT paper): a small ResNet makes each patch's token (a
 pure 8 px patch projection did not learn shapes in a 15-minute CPU budget); ViT-B/16 uses the plain
@@ -157,7 +172,8 @@ above the diagonal are set to −∞ before the softmax (the hatched cells). Pad
 
 **Patterns to look for.** *Previous-token heads* (a bright line just below the diagonal) copy information
 one step forward; *first-token heads* park attention on token 1 when they have nothing better to do (an
-"attention sink"); in ViTs, early layers attend locally and late layers gather the object.
+"attention sink"); in ViTs many heads of the first layers attend locally while some already attend globally
+(ViT paper, figure 7), and later layers gather the object.
 
 **Runtimes.** The studio computes attention explicitly ("eager" attention in transformers), so the weights
 are outputs of the exported graph: ONNX Runtime, torch.compile and TensorRT return them too, and the A/B
@@ -167,14 +183,15 @@ are faster precisely because they never write this matrix to memory.
 **Try it.** 1. Pick the purple star (a colour–shape pair training never showed) and move through the
 layers. 2. Click a corner patch, then a patch on the shape. 3. Set discard ratio to 0 and then 0.9.
 4. In the text view find a previous-token head in the grid, then open the step-by-step panel for it.""",
-        """**一句话理解自注意力。** 每个词元的向量 x 被投影成三种：查询 q = xW_Q（我在找什么？）、键 k = xW_K（我能提供什么？）、
+        f"""**一句话理解自注意力。** 每个词元的向量 x 被投影成三种：查询 q = xW_Q（我在找什么？）、键 k = xW_K（我能提供什么？）、
 值 v = xW_V（我要传递什么？）。词元 i 对词元 j 的权重是 softmax_j(q_i · k_j / √d)：点积除以 √d（避免随维度 d 变大），
-再变成和为 1 的正数。输出是各个值的加权和。**多头**：多个小的注意力并排运行（这里是 4 或 6 个头），每个头可以学到自己的关系；
-它们的输出被拼接后再混合。
+再变成和为 1 的正数。输出是各个值的加权和。**多头**：多个小的注意力并排运行（工作室 ViT 有 {_VIT_HEADS} 个头，工作室 GPT 有
+{_GPT_HEADS} 个；ViT-B/16、GPT-2 和 DistilGPT-2 各有 12 个），每个头可以学到自己的关系；它们的输出被拼接后再混合。
 
-**视觉 Transformer（ViT）。** 图像被切成 P×P 的小块（工作室模型 64 像素输入用 8×8 像素，ViT-B/16 用 16×16）；
+**视觉 Transformer（ViT）。** 图像被切成 P×P 的小块（工作室模型 {_VIT_SIZE} 像素输入用 {_VIT_PATCH}×{_VIT_PATCH} 像素，ViT-B/16 用 16×16）；
 每个小块被展平并线性投影——即*小块嵌入*——再加上可学习的*位置嵌入*，因为注意力本身不关心顺序。前面再加一个 [CLS] 词元；
-最后一个模块之后，分类器只读取 [CLS]。所以 "CLS → 小块" 的注意力逐层展示了哪些小块直接影响预测。
+最后一个模块之后，分类器只读取 [CLS]。所以 "CLS → 小块" 的注意力展示的是 [CLS] 在这一层从哪些*词元*读取信息，而不是哪些像素
+起决定作用：每个词元已经混入了其他信息（来自更早的层，在混合模型中还有主干在其小块周围的窗口）。注意力展开正是为了考虑这一点。
 
 工作室 ViT 是*混合*结构（ViT 论文 3.1 节）：由一个小 ResNet 生成每个小块的词元（纯 8 像素小块的线性投影在 15 分钟的 CPU
 训练预算内学不会形状）；ViT-B/16 使用普通的线性小块嵌入。
@@ -186,7 +203,7 @@ layers. 2. Click a corner patch, then a patch on the shape. 3. Set discard ratio
 （带斜线的格子）。填充掩码的原理相同。
 
 **值得寻找的模式。** *前一词元头*（对角线下方一条亮线）把信息向前传一步；*首词元头*在无事可做时把注意力停在第一个词元上
-（"注意力汇聚点"）；在 ViT 中，浅层关注局部，深层汇聚整个物体。
+（"注意力汇聚点"）；在 ViT 的前几层中，许多头关注局部，但也有一些头已经关注全局（ViT 论文图 7），更深的层再汇聚整个物体。
 
 **运行时。** 工作室显式计算注意力（transformers 的 "eager" 注意力），所以权重是导出计算图的输出：ONNX Runtime、
 torch.compile 和 TensorRT 也会返回它们，A/B 面板把它们与 PyTorch 比较（*attn max|Δ|* 列）。融合内核（FlashAttention、

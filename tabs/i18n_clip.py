@@ -86,22 +86,29 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
     "clip.matrix_note": (
         "The dashed diagonal holds the true pairs; a red frame marks each picture's best caption. On this "
         "batch the InfoNCE loss is **{loss}** (a perfect model gives 0; guessing gives ln {n} = {chance}). "
-        "{right} of {n} pictures pick their own caption.",
+        "{right} of {n} pictures pick their own caption. Both count only the diagonal as right: a picture whose "
+        "caption appears twice in the batch is scored wrong for the copy, although training counts both copies "
+        "as right.",
         "虚线对角线是真正的配对；红框标出每张图片的最佳描述。本批次的 InfoNCE 损失为 **{loss}**（完美模型为 0；"
-        "瞎猜为 ln {n} = {chance}）。{n} 张图片中有 {right} 张选中了自己的描述。"),
+        "瞎猜为 ln {n} = {chance}）。{n} 张图片中有 {right} 张选中了自己的描述。两者都只把对角线算作正确：如果某条描述在批次中出现两次，"
+        "选中另一份副本在这里算错，而训练时两份都算对。"),
     "clip.patch_image": ("Picture", "图片"),
     "clip.patch_text": ("Sentence", "句子"),
     "clip.patch_run": ("Where does it match?", "哪里匹配？"),
     "clip.patch_map": ("Patch-text similarity (bright = matches the sentence)", "小块-文本相似度（亮 = 与句子匹配）"),
     "clip.patch_note": (
-        "Each of the {grid}×{grid} patches gets its own embedding the MaskCLIP way: in the last layer the "
-        "patch keeps only its own value (no attention to other patches), then goes through the same final "
-        "norm and projection as the whole-image token and is compared with the sentence. Colours are "
-        "rescaled per picture: cosines from {lo} to {hi}. CLIP was never trained to localise, so this is a "
-        "rough map (on ShapeWorld scenes its brightest patch lands on the named object about half the time).",
-        "{grid}×{grid} 个小块各自按 MaskCLIP 的方法得到嵌入：在最后一层，小块只保留自己的值向量（不关注其他小块），"
-        "再经过与整图词元相同的最终归一化和投影，与句子比较。颜色按每张图重新缩放：余弦从 {lo} 到 {hi}。"
-        "CLIP 从未被训练去定位，所以这只是一张粗略的图（在 ShapeWorld 场景上，最亮的小块大约一半时间落在所说的物体上）。"),
+        "Each of the {grid}×{grid} patches gets its own embedding: in the last layer it keeps only its own "
+        "value path (no attention to other patches, as MaskCLIP does) and drops the residual and the MLP (as "
+        "ClearCLIP does), then goes through the same final norm and projection as the whole-image token and is "
+        "compared with the sentence. Colours are rescaled per picture: cosines from {lo} to {hi}. CLIP was "
+        "never trained to localise, so this is a rough map.",
+        "{grid}×{grid} 个小块各自得到嵌入：在最后一层，小块只保留自己的值通路（不关注其他小块，与 MaskCLIP 相同），并去掉残差和 MLP"
+        "（与 ClearCLIP 相同），再经过与整图词元相同的最终归一化和投影，与句子比较。颜色按每张图重新缩放：余弦从 {lo} 到 {hi}。"
+        "CLIP 从未被训练去定位，所以这只是一张粗略的图。"),
+    "clip.patch_stem": (
+        "In this CLIP a patch's token already mixes more than its own {patch}×{patch} pixels: its ResNet stem "
+        "sees a wider window.",
+        "在这个 CLIP 中，一个小块的词元已经混入了它自己 {patch}×{patch} 像素以外的信息：它的 ResNet 主干看到的窗口更大。"),
     "clip.no_image": ("Give a picture first (upload one or click an example).",
                       "请先给一张图片（上传或点击示例）。"),
     "clip.no_query": ("Type a sentence first, e.g. 'a small red circle'.", "请先输入一句话，例如 'a small red circle'。"),
@@ -132,8 +139,8 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
         "Embed a gallery once; a query is then one matrix-vector product (exact) or a walk on a Faiss HNSW "
         "graph (approximate, for large galleries). Text embeddings of labels are cached.\n\n"
         "### Limits\n"
-        f"Labels: 2–{MAX_LABELS}; templates: up to {MAX_TEMPLATES}; sentences are cut at the model's context "
-        f"length; uploads: up to {MAX_UPLOADS} pictures per gallery.",
+        f"Labels: 2–{MAX_LABELS}; templates: up to {MAX_TEMPLATES}; a sentence longer than the model's context "
+        f"is refused with a message (never cut silently); uploads: up to {MAX_UPLOADS} pictures per gallery.",
         "### 两座塔，一个空间\n"
         "**图像塔**（这里是一个小型视觉 Transformer）和**文本塔**（一个读取 open_clip BPE 词元的小型因果 Transformer）"
         "最后都通过线性投影映射到相同维数，并把输出缩放到长度 1。图片与句子的**余弦相似度**就是它们的点积。\n\n"
@@ -152,6 +159,6 @@ CLIP_STRINGS: dict[str, tuple[str, str]] = {
         "图库只需嵌入一次；之后每个查询就是一次矩阵-向量乘法（精确），或者在 Faiss HNSW 图上的一次游走"
         "（近似，适合大图库）。标签的文本嵌入会被缓存。\n\n"
         "### 限制\n"
-        f"标签：2–{MAX_LABELS} 个；模板：最多 {MAX_TEMPLATES} 个；句子超出模型上下文长度会被截断；"
+        f"标签：2–{MAX_LABELS} 个；模板：最多 {MAX_TEMPLATES} 个；句子超出模型上下文长度会被拒绝并给出提示（绝不悄悄截断）；"
         f"上传：每个图库最多 {MAX_UPLOADS} 张图片。"),
 }

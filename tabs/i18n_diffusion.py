@@ -1,6 +1,18 @@
 """The diffusion tab's strings (English, Simplified Chinese); merged into tabs.i18n.STRINGS."""
 from __future__ import annotations
 
+from models import limits
+from tabs.facts import metric, minutes, num, pct
+
+_CARD = "diffusion-shapeworld"      # the numbers below are its card's
+_SAMPLER, _STEPS = str(metric(_CARD, "metrics", "sampler")).upper(), num(_CARD, "metrics", "steps")
+_ETA, _GUIDANCE = num(_CARD, "metrics", "eta"), num(_CARD, "metrics", "guidance")
+_PROTOCOL = f"{_SAMPLER} {_STEPS} steps, eta {_ETA}, guidance {_GUIDANCE}"
+_PROTOCOL_ZH = f"{_SAMPLER} {_STEPS} 步、eta {_ETA}、引导 {_GUIDANCE}"
+_UNET = metric(_CARD, "architecture", "unet") or {}
+_SIZE = _UNET.get("sample_size", "—")    # each down block but the last halves the side
+_BOTTOM = _SIZE // 2 ** (len(_UNET["block_out_channels"]) - 1) if _UNET else "—"
+
 DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
     "diffusion.tab": ("🌫️ Diffusion", "🌫️ 扩散模型"),
     "diffusion.intro": (
@@ -36,9 +48,9 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
     "diffusion.final": ("Final pictures", "最终图片"),
     "diffusion.timeline": ("Timeline: scrub through the finished run", "时间线：拖动查看已完成的采样过程"),
     "diffusion.step_status": (
-        "Step **{i}/{n}** · t = {t} · ᾱ_t = {ab} (signal {sig}%, noise {noise}%) · UNet {unet} ms "
-        "(batch {batch}) · step {step} ms",
-        "第 **{i}/{n}** 步 · t = {t} · ᾱ_t = {ab}（信号 {sig}%，噪声 {noise}%）· UNet {unet} 毫秒（批 {batch}）· 本步 {step} 毫秒"),
+        "Step **{i}/{n}** · t = {t} · ᾱ_t = {ab}: x_t = {a}·x0 + {s}·ε · UNet {unet} ms (batch {batch}) · "
+        "step {step} ms",
+        "第 **{i}/{n}** 步 · t = {t} · ᾱ_t = {ab}：x_t = {a}·x0 + {s}·ε · UNet {unet} 毫秒（批 {batch}）· 本步 {step} 毫秒"),
     "diffusion.done": (
         "Done: {n} pictures, {sampler}, {steps} steps, guidance {g}, seed {seed}: **{wall} ms** in all "
         "({unet} ms inside the UNet) on {runtime}.{judged}",
@@ -51,14 +63,17 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
     "diffusion.random": ("🎲 Random ShapeWorld picture", "🎲 随机 ShapeWorld 图片"),
     "diffusion.t": ("t (how far into the forward process)", "t（前向过程进行到哪一步）"),
     "diffusion.noised": ("x0, the noise ε, and x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε", "x0、噪声 ε 和 x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε"),
-    "diffusion.ladder": ("The same x0 and ε at t = 0, 100, 250, 500, 750, 999", "同一 x0 和 ε 在 t = 0、100、250、500、750、999 时"),
+    "diffusion.ladder": ("The same x0 and ε along a ladder of t (the values are in the line above)",
+                         "同一 x0 和 ε 在一串 t 上（数值见上方说明）"),
     "diffusion.curve": ("ᾱ_t over t for this model's schedule", "本模型噪声调度的 ᾱ_t 曲线"),
     "diffusion.forward_status": (
-        "t = {t}: ᾱ_t = {ab}. x_t keeps √ᾱ_t = {a} of the picture and adds √(1−ᾱ_t) = {s} of the noise. "
-        "Training picks a random t, makes this x_t in one line (no loop needed), and teaches the UNet to "
-        "recover ε.",
-        "t = {t}：ᾱ_t = {ab}。x_t 保留 √ᾱ_t = {a} 的图片，加入 √(1−ᾱ_t) = {s} 的噪声。训练时随机选 t，一行代码就能得到这个 x_t"
-        "（无需循环），并教 UNet 还原 ε。"),
+        "t = {t}: ᾱ_t = {ab}. x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε = {a}·x0 + {s}·ε. ᾱ_t would be the picture's share "
+        "of x_t's variance only if the picture had variance 1; this one has {var} on the −1…1 scale, so at this "
+        "t the picture is **{share}%** of x_t's variance (dotted line). Ladder below: t = {ladder}. Training "
+        "picks a random t, makes this x_t in one line (no loop needed), and teaches the UNet to recover ε.",
+        "t = {t}：ᾱ_t = {ab}。x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε = {a}·x0 + {s}·ε。只有当图片方差为 1 时，ᾱ_t 才是图片在 x_t "
+        "方差中的占比；这张图片在 −1…1 尺度上的方差是 {var}，所以在这个 t 时图片只占 x_t 方差的 **{share}%**（虚线）。"
+        "下方阶梯：t = {ladder}。训练时随机选 t，一行代码就能得到这个 x_t（无需循环），并教 UNet 还原 ε。"),
     "diffusion.no_image": ("Give a picture first (upload one or a random ShapeWorld picture).",
                            "请先给一张图片（上传或随机 ShapeWorld 图片）。"),
     "diffusion.compare_intro": (
@@ -79,24 +94,29 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
     "diffusion.learn": (
         "### Forward: adding noise\n"
         "Training pictures are noised on a fixed schedule: x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε with ε ~ N(0, I). ᾱ_t "
-        "falls from 1 (t = 0, the picture) to about 0 (t = T−1, pure noise). Because x_t has this closed form, "
-        "training needs no loop: pick a random t, noise the picture, and ask the UNet to predict ε (mean squared "
-        "error). That is all DDPM training is. The *Forward process* tab shows it.\n\n"
+        "falls from 1 (t = 0, the picture) to about 0 (t = T−1, pure noise). ᾱ_t is the picture's coefficient "
+        "squared, not its share of x_t: a ShapeWorld picture in −1…1 has far less variance than the noise, so it "
+        "fades sooner than ᾱ_t suggests (the *Forward process* tab computes its real share). Because x_t has this "
+        "closed form, training needs no loop: pick a random t, noise the picture, and ask the UNet to predict ε "
+        "(mean squared error). That is all DDPM training is.\n\n"
         "### Reverse: removing it, step by step\n"
         "Sampling starts from x_T ~ N(0, I). At each step the UNet predicts ε; from it follows a guess of the "
         "clean picture, x0 = (x_t − √(1−ᾱ_t)·ε) / √ᾱ_t, and the sampler moves x_t a little towards it. Early "
         "guesses are blurry averages (the shape is decided first, details last), which is why the x0 column is "
         "worth watching.\n\n"
         "### Samplers\n"
-        "The trained UNet does not fix the walk. **DDPM** adds fresh noise at each step and wants all 1000 steps. "
-        "**DDIM** makes the walk deterministic (eta 0) and takes big strides: 25–50 steps. **DPM-Solver++** "
-        "treats sampling as an ODE and solves it with a second-order multistep method: 10–25 steps. **Euler** "
-        "is the first-order ODE step in σ space (x = x0 + σ·ε). In code they are diffusers' scheduler classes, "
-        "built from the training scheduler's config with `from_config`: same ᾱ_t, different walk.\n\n"
+        "The trained UNet does not fix the walk. **DDPM** adds fresh noise at each step; it was trained over 1000 "
+        "steps, but with fewer, diffusers takes strided ancestral steps over the same schedule, and on the studio "
+        "model DDPM 25 draws the asked shape at least as often as DDPM 1000 (README, sampler table). **DDIM** makes "
+        "the walk deterministic (eta 0) and takes big strides: 25–50 steps. **DPM-Solver++** treats sampling as an "
+        "ODE and solves it with a second-order multistep method: 10–25 steps. **Euler** is the first-order ODE "
+        "step in σ space (x = x0 + σ·ε). In code they are diffusers' scheduler classes, built from the training "
+        "scheduler's config with `from_config`: same ᾱ_t, different walk.\n\n"
         "### The UNet\n"
-        "A U-shaped CNN (diffusers' `UNet2DModel`): down to 8×8 and back up with skip connections; the timestep "
-        "enters as a sinusoidal embedding added to every residual block; self-attention at 8×8 lets far-apart "
-        "pixels agree. The studio model adds a shape embedding and a colour embedding to the timestep embedding.\n\n"
+        f"A U-shaped CNN (diffusers' `UNet2DModel`): down to {_BOTTOM}×{_BOTTOM} and back up with skip connections; the timestep "
+        "enters as a sinusoidal embedding that *scales and shifts* the normalised features of every residual block "
+        f"(`resnet_time_scale_shift=\"scale_shift\"`); self-attention at {_BOTTOM}×{_BOTTOM} lets far-apart pixels agree. The "
+        "studio model adds a shape embedding and a colour embedding to the timestep embedding.\n\n"
         "### Conditioning and classifier-free guidance\n"
         "During training the condition is dropped (replaced by a \"null\" class) some of the time, so one network "
         "learns both p(x | shape, colour) and p(x). At sampling each step runs both and extrapolates: "
@@ -107,28 +127,35 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "All the cost is in the UNet calls: steps × (2 with guidance). The runtime picker moves only the UNet; "
         "the scheduler stays in Python. Compare DDPM 1000 with DDIM 25 in the *Compare samplers* tab.\n\n"
         "### How good is the studio model?\n"
-        "It was trained for about 25 minutes on two CPU cores, on medium and large ShapeWorld objects within 10° of "
-        "upright. The studio CNN names the asked shape in 77.5 % of 1,000 samples (DDIM 50 steps, eta 1, "
-        "guidance 2.5) and the palette finds the asked colour in 85.7 %. Colour-shape pairs it never saw "
-        "(e.g. a green circle) come out right less often (72 %): composing is harder than remembering. Some "
-        "samples are lumpy. Guidance past about 4 makes it worse for this small model, not better (0.52 at 4.5): the "
-        "extrapolation leaves the pictures it knows.\n\n"
+        f"It was trained for {minutes(_CARD)} minutes on {metric(_CARD, 'device')}, on medium and large ShapeWorld "
+        f"objects within {num(_CARD, 'data', 'max_rotation_degrees')}° of upright. Measured on {num(_CARD, 'metrics', 'samples', spec=',')} samples "
+        f"({_PROTOCOL}): the studio CNN names the asked shape in {pct(_CARD, 'shape_accuracy')}, the palette "
+        f"finds the asked colour in {pct(_CARD, 'colour_accuracy')}, both are right in {pct(_CARD, 'both_accuracy')}. "
+        "Colour-shape pairs it never saw (e.g. a green circle) come out right less often: shape "
+        f"{pct(_CARD, 'heldout_pairs_shape_accuracy')}, both {pct(_CARD, 'heldout_pairs_both_accuracy')} "
+        f"({num(_CARD, 'metrics', 'heldout_samples')} samples): composing is harder than remembering. Some samples "
+        "are lumpy. Guidance well past the card's value makes this small model worse, not better (README, guidance "
+        "table): the extrapolation leaves the pictures it knows.\n\n"
         "### Limits here\n"
-        "1–16 pictures per run, 2–1000 steps, guidance 0–20, eta 0–1 (DDIM only). The studio model draws 32×32 "
+        f"1–{limits.DIFFUSION_MAX_IMAGES} pictures per run, {limits.DIFFUSION_MIN_STEPS}–{limits.DIFFUSION_MAX_STEPS} "
+        f"steps, guidance 0–{limits.DIFFUSION_MAX_GUIDANCE:g}, eta 0–1 (DDIM only). The studio model draws {_SIZE}×{_SIZE} "
         "ShapeWorld objects; the CIFAR-10 DDPM (when present) is unconditional.",
         "### 前向：加噪\n"
         "训练图片按固定调度加噪：x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε，ε ~ N(0, I)。ᾱ_t 从 1（t = 0，原图）降到约 0（t = T−1，纯噪声）。"
-        "由于 x_t 有这个闭式，训练无需循环：随机选 t，给图片加噪，让 UNet 预测 ε（均方误差）。DDPM 训练就是这些。*前向过程*页展示了它。\n\n"
+        "ᾱ_t 是图片系数的平方，而不是图片在 x_t 中的占比：−1…1 尺度上的 ShapeWorld 图片方差远小于噪声，所以它比 ᾱ_t 所示消失得更快"
+        "（*前向过程*页会计算它的真实占比）。由于 x_t 有这个闭式，训练无需循环：随机选 t，给图片加噪，让 UNet 预测 ε（均方误差）。"
+        "DDPM 训练就是这些。\n\n"
         "### 反向：一步步去噪\n"
         "采样从 x_T ~ N(0, I) 开始。每一步 UNet 预测 ε，由此得到对干净图片的猜测 x0 = (x_t − √(1−ᾱ_t)·ε) / √ᾱ_t，"
         "采样器把 x_t 向它移动一点。早期的猜测是模糊的平均（先定形状，后补细节），所以 x0 那一列值得观察。\n\n"
         "### 采样器\n"
-        "训练好的 UNet 并不决定怎么走。**DDPM** 每步加入新噪声，需要全部 1000 步。**DDIM** 让过程确定（eta 0），步子更大："
+        "训练好的 UNet 并不决定怎么走。**DDPM** 每步加入新噪声；它按 1000 步训练，但步数更少时 diffusers 会在同一调度上跨步进行祖先采样，"
+        "在工作室模型上 DDPM 25 步画出所要形状的比例不低于 DDPM 1000 步（见 README 的采样器表）。**DDIM** 让过程确定（eta 0），步子更大："
         "25–50 步。**DPM-Solver++** 把采样看作常微分方程，用二阶多步法求解：10–25 步。**Euler** 是 σ 空间（x = x0 + σ·ε）中的"
         "一阶 ODE 步。代码里它们都是 diffusers 的调度器类，用 `from_config` 从训练调度器的配置构建：ᾱ_t 相同，走法不同。\n\n"
         "### UNet\n"
-        "U 形 CNN（diffusers 的 `UNet2DModel`）：下采样到 8×8 再上采样，带跳跃连接；时间步以正弦嵌入加到每个残差块；8×8 处的自注意力"
-        "让相距很远的像素也能协调。工作室模型在时间步嵌入上再加形状嵌入和颜色嵌入。\n\n"
+        f"U 形 CNN（diffusers 的 `UNet2DModel`）：下采样到 {_BOTTOM}×{_BOTTOM} 再上采样，带跳跃连接；时间步的正弦嵌入对每个残差块归一化后的特征做*缩放和平移*"
+        f"（`resnet_time_scale_shift=\"scale_shift\"`）；{_BOTTOM}×{_BOTTOM} 处的自注意力让相距很远的像素也能协调。工作室模型在时间步嵌入上再加形状嵌入和颜色嵌入。\n\n"
         "### 条件与无分类器引导\n"
         "训练时有一部分样本的条件被丢掉（换成“空”类），所以同一个网络同时学会 p(x | 形状, 颜色) 和 p(x)。采样时每步两者都算并外推："
         "ε = ε_空 + g·(ε_条件 − ε_空)。g = 1 是普通条件采样；g 越大越贴合条件（多样性越少）；g = 0 忽略条件。文生图模型做法相同，"
@@ -137,11 +164,16 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "开销都在 UNet 调用上：步数 ×（引导时为 2）。运行时选择只影响 UNet；调度器留在 Python 里。在*比较采样器*页比较 DDPM 1000 步"
         "和 DDIM 25 步。\n\n"
         "### 工作室模型有多好？\n"
-        "它只在两个 CPU 核上训练了约 25 分钟，数据是中、大尺寸且接近正立（±10°）的 ShapeWorld 物体。在 1000 个样本上（DDIM 50 步、"
-        "eta 1、引导 2.5），工作室 CNN 认出所要形状的比例为 77.5 %，调色板认出所要颜色的比例为 85.7 %。"
-        "从未见过的颜色-形状组合（如绿色圆形）正确率更低（72 %）：组合比记忆更难。有些样本形状不规整。"
-        "对这个小模型，引导超过约 4 反而更差（4.5 时为 0.52）：外推离开了它认识的图片。\n\n"
+        f"它在 {metric(_CARD, 'device')} 上训练了 {minutes(_CARD)} 分钟，数据是中、大尺寸且接近正立"
+        f"（±{num(_CARD, 'data', 'max_rotation_degrees')}°）的 ShapeWorld 物体。在 "
+        f"{num(_CARD, 'metrics', 'samples', spec=',')} 个样本上（{_PROTOCOL_ZH}），工作室 CNN 认出所要形状的比例为 "
+        f"{pct(_CARD, 'shape_accuracy')}，调色板认出所要颜色的比例为 {pct(_CARD, 'colour_accuracy')}，两者都对的比例为 "
+        f"{pct(_CARD, 'both_accuracy')}。从未见过的颜色-形状组合（如绿色圆形）正确率更低：形状 "
+        f"{pct(_CARD, 'heldout_pairs_shape_accuracy')}，两者都对 {pct(_CARD, 'heldout_pairs_both_accuracy')}"
+        f"（{num(_CARD, 'metrics', 'heldout_samples')} 个样本）：组合比记忆更难。有些样本形状不规整。"
+        "对这个小模型，引导远超模型卡的取值反而更差（见 README 的引导表）：外推离开了它认识的图片。\n\n"
         "### 本页限制\n"
-        "每次 1–16 张图片，2–1000 步，引导 0–20，eta 0–1（仅 DDIM）。工作室模型生成 32×32 的 ShapeWorld 物体；CIFAR-10 DDPM"
+        f"每次 1–{limits.DIFFUSION_MAX_IMAGES} 张图片，{limits.DIFFUSION_MIN_STEPS}–{limits.DIFFUSION_MAX_STEPS} 步，"
+        f"引导 0–{limits.DIFFUSION_MAX_GUIDANCE:g}，eta 0–1（仅 DDIM）。工作室模型生成 {_SIZE}×{_SIZE} 的 ShapeWorld 物体；CIFAR-10 DDPM"
         "（如果有）是无条件的。"),
 }

@@ -1,6 +1,14 @@
 """The SAM tab's strings (English, Simplified Chinese); merged into tabs.i18n.STRINGS."""
 from __future__ import annotations
 
+from tabs.facts import metric, minutes
+
+_ARCH = metric("sam-shapeworld", "architecture") or {}
+_SIZE = _ARCH.get("image_size", "—")
+_GRID = _ARCH["image_size"] // _ARCH["patch_size"] if _ARCH else "—"
+_PARAMS = f"{_ARCH['parameters'] / 1e6:.1f}" if "parameters" in _ARCH else "—"
+_MINUTES = minutes("sam-shapeworld")
+
 SAM_STRINGS: dict[str, tuple[str, str]] = {
     "sam.tab": ("✂️ SAM masks", "✂️ SAM 分割"),
     "sam.intro": (
@@ -82,26 +90,29 @@ SAM_STRINGS: dict[str, tuple[str, str]] = {
     "sam.learn": (
         "### Three parts\n"
         "SAM (*Segment Anything*, Kirillov et al. 2023) has an **image encoder** (a ViT with windowed attention "
-        "that turns the picture, resized so its longest side is 1024 px — 256 px for the studio model — into a "
-        "grid of embeddings, 64×64 or 16×16), a **prompt encoder** (clicks and box corners become tokens: a "
+        f"that turns the picture, resized so its longest side is 1024 px — {_SIZE} px for the studio model — into a "
+        f"grid of embeddings, 64×64 or {_GRID}×{_GRID}), a **prompt encoder** (clicks and box corners become tokens: a "
         "positional encoding plus a learned \"positive\", \"negative\" or \"corner\" vector) and a **mask "
         "decoder** (a two-way transformer: prompt tokens attend to the image and the image attends back, then "
         "a small up-sampler turns each output token into mask logits at 4× the grid).\n\n"
         "### Why it is interactive\n"
-        "The encoder is most of the work (ViT-B: 11–13 s per picture on a 2-core CPU; the studio model: "
-        "about 15 ms). It runs once per picture. Each click runs only the prompt encoder and decoder: a few "
-        "milliseconds. The status line shows both numbers.\n\n"
+        "The encoder is most of the work, and it runs once per picture. Each click runs only the prompt encoder "
+        "and decoder, which is far less: for the small studio model both are a matter of milliseconds, while "
+        "Meta's ViT-B encodes for seconds on a laptop CPU and its clicks cost many times the studio model's "
+        "(the README gives the figures measured here). The status line shows both numbers for your picture and "
+        "model; its decoder time is the graph alone: scaling its low-resolution logits up to a full-size mask "
+        "comes after.\n\n"
         "### Three masks for one click\n"
         "A single click is ambiguous: a point on a shirt could mean the shirt or the person. SAM's decoder has "
-        "four mask tokens: three for the *multimask* answers (say, part / object / group) and one *single* "
+        "four mask tokens: three for the *multimask* answers (the paper's subpart / part / whole) and one *single* "
         "answer. It also predicts each mask's IoU with the truth. For one click you get the three candidates "
         "and the best-scored one is shown; for a box or several clicks the prompt is clear enough and the single "
         "output is used. This is SAM's own convention.\n\n"
         "### Training\n"
         "SAM was trained on SA-1B (11 M images, 1.1 B masks) by simulating a user: a random click or a jittered "
         "box, then more clicks in the error region. The loss is focal + dice on the best of the candidate masks "
-        "plus a mean-squared error on the predicted IoU. The studio SAM is the same classes at 2.9 M "
-        "parameters, trained for under 30 minutes on ShapeWorld scenes (`training_scripts/train_sam.py`); "
+        f"plus a mean-squared error on the predicted IoU. The studio SAM is the same classes at {_PARAMS} M "
+        f"parameters, trained for {_MINUTES} minutes on ShapeWorld scenes (`training_scripts/train_sam.py`); "
         "its card gives its mIoU on shapes whose colour-shape pairs it never saw.\n\n"
         "### Segment everything\n"
         "The automatic mask generator is just prompting: a grid of single clicks, then filtering by predicted "
@@ -115,19 +126,20 @@ SAM_STRINGS: dict[str, tuple[str, str]] = {
         "everything grid up to 32×32 points. The last 8 image embeddings are kept.",
         "### 三个部分\n"
         "SAM（*Segment Anything*，Kirillov 等，2023）由三部分组成：**图像编码器**（带窗口注意力的 ViT，把最长边缩放到 1024 像素——"
-        "工作室模型为 256 像素——的图片变成 64×64 或 16×16 的嵌入网格）、**提示编码器**（点击和框角变成 token：位置编码加上学到的"
+        f"工作室模型为 {_SIZE} 像素——的图片变成 64×64 或 {_GRID}×{_GRID} 的嵌入网格）、**提示编码器**（点击和框角变成 token：位置编码加上学到的"
         "“正”“负”或“角”向量）和**掩码解码器**（双向 transformer：提示 token 关注图像，图像也反过来关注提示，然后一个小上采样器把每个"
         "输出 token 变成 4 倍网格分辨率的掩码 logits）。\n\n"
         "### 为什么能交互\n"
-        "编码器承担了大部分计算（ViT-B 在 2 核 CPU 上每张图 11–13 秒；工作室模型约 15 毫秒），每张图只运行一次。每次点击只运行提示编码器"
-        "和解码器：几毫秒。状态行会显示这两个数字。\n\n"
+        "编码器承担了大部分计算，每张图只运行一次。每次点击只运行提示编码器和解码器，计算量小得多：小的工作室模型两者都只需几毫秒，"
+        "而 Meta 的 ViT-B 在笔记本 CPU 上编码要几秒，每次点击的耗时也是工作室模型的许多倍（README 给出了在这里测得的数字）。状态行会显示你这张图和"
+        "这个模型的两个数字；其中解码器时间只算计算图本身：把低分辨率 logits 放大成全尺寸掩码是之后的事。\n\n"
         "### 一次点击三个掩码\n"
-        "一次点击有歧义：点在衬衫上可能指衬衫，也可能指整个人。SAM 的解码器有四个掩码 token：三个用于*多掩码*答案（如部分 / 物体 / "
+        "一次点击有歧义：点在衬衫上可能指衬衫，也可能指整个人。SAM 的解码器有四个掩码 token：三个用于*多掩码*答案（论文中的子部分 / 部分 / "
         "整体），一个是*单一*答案，并为每个掩码预测它与真值的 IoU。单击时给出三个候选并显示得分最高的；框或多个点击时提示已足够明确，"
         "使用单一输出。这是 SAM 自己的约定。\n\n"
         "### 训练\n"
         "SAM 在 SA-1B（1100 万张图，11 亿个掩码）上训练，方法是模拟用户：随机点击或带抖动的框，然后在出错区域继续点击。损失为候选掩码中"
-        "最好者的 focal + dice，加上预测 IoU 的均方误差。工作室 SAM 使用相同的类，2.9 M 参数，在 ShapeWorld 场景上训练不到 30 分钟"
+        f"最好者的 focal + dice，加上预测 IoU 的均方误差。工作室 SAM 使用相同的类，{_PARAMS} M 参数，在 ShapeWorld 场景上训练了 {_MINUTES} 分钟"
         "（`training_scripts/train_sam.py`）；它的模型卡给出在从未见过的颜色-形状组合上的 mIoU。\n\n"
         "### 全部分割\n"
         "自动掩码生成器其实就是提示：网格上的单击，然后按预测 IoU 和*稳定性*（logit 阈值移动 ±1 时掩码是否变化？）过滤，再做 NMS。\n\n"

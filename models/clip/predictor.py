@@ -72,6 +72,7 @@ class ClipPredictor(Predictor):
 
     SOURCES = SOURCES
     WHAT = "CLIP"
+    conv_stem = False     # the studio CLIP's patches are made by a small ResNet, not one linear layer
 
     def __init__(self, source_key: str = "studio", **options):
         super().__init__(source_key, **options)
@@ -85,6 +86,7 @@ class ClipPredictor(Predictor):
         state, card = self.studio_checkpoint(checkpoint_root)
         arch = card["architecture"]
         self.model = build_clip(arch["open_clip_model"], arch.get("stem"))
+        self.conv_stem = bool(arch.get("stem"))
         checkpoints.load_into(self.model, state, card)
         self.norm = (arch["mean"], arch["std"])
 
@@ -118,6 +120,11 @@ class ClipPredictor(Predictor):
     def grid(self) -> int:
         """Patches per side of the patch-text map."""
         return int(self.model.visual.grid_size[0])
+
+    @property
+    def patch_size(self) -> int:
+        """Pixels per side of one patch (the patch-text map's cell)."""
+        return self.image_size // self.grid
 
     @property
     def context_length(self) -> int:

@@ -90,10 +90,17 @@ class CNNPredictor(Predictor):
     def image_size(self) -> int:
         return int(self.config["image_size"])
 
-    def model_view(self, image) -> np.ndarray:
-        """The RGB uint8 square the model actually sees (after resize / centre crop)."""
+    def model_view(self, image, crop: bool = True) -> np.ndarray:
+        """The RGB uint8 square the model actually sees: the shorter side resized to ``resize``,
+        then the centre ``image_size`` square (ImageNet's 256 -> 224). ``crop`` False: a picture
+        that is already a square is resized to the input size whole, so every pixel keeps its
+        place (another model's view, as the attention tab's Grad-CAM beside a ViT needs)."""
         img = Image.fromarray(load_image(image))
         s = self.image_size
+        if not crop:
+            if img.width != img.height:
+                raise ValueError(f"a {img.width}×{img.height} picture is not square: only a square is taken whole")
+            return np.asarray(img.resize((s, s), Image.BILINEAR, reducing_gap=3.0) if img.width != s else img)
         resize = int(self.config.get("resize", s))
         w, h = img.size
         scale = resize / min(w, h)
@@ -101,9 +108,9 @@ class CNNPredictor(Predictor):
         left, top = (img.width - s) // 2, (img.height - s) // 2
         return np.asarray(img.crop((left, top, left + s, top + s)))
 
-    def preprocess(self, image) -> torch.Tensor:
-        """(1, 3, S, S) float32 normalised tensor from any accepted image."""
-        x = torch.from_numpy(self.model_view(image).copy()).permute(2, 0, 1).float().div(255.0)
+    def preprocess(self, image, crop: bool = True) -> torch.Tensor:
+        """(1, 3, S, S) float32 normalised tensor from any accepted image (``crop``: model_view)."""
+        x = torch.from_numpy(self.model_view(image, crop).copy()).permute(2, 0, 1).float().div(255.0)
         mean = torch.tensor(self.config["mean"]).view(3, 1, 1)
         std = torch.tensor(self.config["std"]).view(3, 1, 1)
         return ((x - mean) / std).unsqueeze(0)
@@ -158,17 +165,20 @@ class CNNPredictor(Predictor):
         conv = next(m for m in self.model.modules() if isinstance(m, nn.Conv2d))
         return conv.weight.detach().float().cpu().numpy()
 
-    def attribute(self, image, method: str, target: int | None = None) -> tuple[np.ndarray, int]:
-        """A heatmap (S, S) in [0, 1] of where ``method`` says the evidence for ``target`` is.
+    def attribute(self, image, method: str, target: int | None = None, crop: bool = True) -> tuple[np.ndarray, int]:
+        """A heatmap (S, S) in [0, 1] of where ``method`` says the evidence for ``target`` is, over
+        the model's view (``crop`` False: over the whole square ``image``, see model_view).
 
         Computed on the eager shadow model (gradients). Returns (heatmap, target class index).
         """
         from models.cnn.attributions import attribute   # captum loads lazily: it is slow to import
-        x = self.preprocess(image).to(self.device)
-        if target is None:
-            with torch.inference_mode():
-                target = int(self.model(x).argmax(1))
-        if not 0 <= target < len(self.class_names):
-            raise ValueError(f"target class must be in 0..{len(self.class_names) - 1}")
-        return attribute(self.model, x, method, target), target
+        from models.tracing import MODULE_CALLS
+        x = self.preprocess(image, crop).to(self.device)
+        with MODULE_CALLS.shared():      # forward passes outside a backend: not while torch.fx traces
+            if target is None:
+                with torch.inference_mode():
+                    target = int(self.model(x).argmax(1))
+            if not 0 <= target < len(self.class_names):
+                raise ValueError(f"target class must be in 0..{len(self.class_names) - 1}")
+            return attribute(self.model, x, method, target), target
 

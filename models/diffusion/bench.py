@@ -138,6 +138,25 @@ def sampler_table(predictor, judge, grid=TABLE_GRID, per_pair: int = 4, runtime:
     return rows
 
 
+def guidance_table(predictor, judge, guidances: list[float], per_pair: int = 4, runtime: str = "eager",
+                   seed: int = 4242) -> list[dict]:
+    """The card's sampler (its sampler, steps and eta) at each guidance scale: how often the
+    pictures show the asked shape and colour (``per_pair`` samples of every seen pair)."""
+    from models.diffusion.modeling import pair_class_ids
+    from models.shapeworld import SEEN_PAIRS
+    card = predictor.card["metrics"]
+    ids = pair_class_ids(SEEN_PAIRS, per_pair)
+    return [{"guidance": g, "sampler": card["sampler"], "steps": card["steps"], "eta": card["eta"],
+             **predictor.judged_accuracy(judge, ids, card["sampler"], card["steps"], g, seed, runtime=runtime,
+                                         eta=card["eta"])} for g in guidances]
+
+
+def format_guidance_table(rows: list[dict]) -> str:
+    lines = ["| guidance | CNN shape acc. | colour acc. | both | samples |", "|---:|---:|---:|---:|---:|"]
+    return "\n".join(lines + [f"| {r['guidance']:g} | {r['shape_accuracy']:.3f} | {r['colour_accuracy']:.3f} | "
+                               f"{r['both_accuracy']:.3f} | {r['samples']} |" for r in rows])
+
+
 def format_sampler_table(rows: list[dict]) -> str:
     lines = [f"| sampler | steps | eta | run of {BENCH_IMAGES} pictures (s) | ms / step | CNN shape acc. | colour acc. "
              "| samples |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -166,11 +185,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", default="eager")
     parser.add_argument("--only", default=None,
                         help="comma-separated sampler:steps[:eta], e.g. ddim:25:1,ddpm:1000")
+    parser.add_argument("--guidance", default=None,
+                        help="comma-separated guidance scales: the card's sampler at each instead of the sampler grid")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    if args.guidance:
+        rows = guidance_table(DiffusionPredictor("studio"), SampleJudge(),
+                              [float(g) for g in args.guidance.split(",")], args.per_pair, args.runtime)
+        print(format_guidance_table(rows))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        return 0
     grid = TABLE_GRID if not args.only else tuple(
         (p[0], int(p[1]), float(p[2]) if len(p) > 2 else 0.0) for p in (s.split(":") for s in args.only.split(",")))
     rows = sampler_table(DiffusionPredictor("studio"), SampleJudge(), grid, args.per_pair, args.runtime)

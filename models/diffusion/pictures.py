@@ -29,15 +29,22 @@ def strip(images: np.ndarray, tile: int = TILE_PX) -> np.ndarray:
     return grid(images, cols=len(images), tile=tile)
 
 
-def alpha_bar_plot(alpha_bar: np.ndarray, t: int | None = None, title: str = "") -> np.ndarray:
-    """ᾱ_t (signal share) and 1 − ᾱ_t (noise share) over t, with t marked: an RGB picture."""
+def alpha_bar_plot(alpha_bar: np.ndarray, t: int | None = None, title: str = "",
+                   x0_variance: float | None = None) -> np.ndarray:
+    """ᾱ_t and 1 − ᾱ_t over t (the squared coefficients of the picture and of the noise in x_t),
+    with t marked; with ``x0_variance``, also the picture's share of x_t's variance (which ᾱ_t
+    equals only for unit-variance data): an RGB picture."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
     steps = np.arange(len(alpha_bar))
-    ax.plot(steps, alpha_bar, color="#1f77b4", label="ᾱ_t  (x0's share of the variance)")
-    ax.plot(steps, 1 - alpha_bar, color="#d62728", ls="--", label="1 − ᾱ_t  (noise's share)")
+    ax.plot(steps, alpha_bar, color="#1f77b4", label="ᾱ_t  (x0's coefficient, squared)")
+    ax.plot(steps, 1 - alpha_bar, color="#d62728", ls="--", label="1 − ᾱ_t  (ε's coefficient, squared)")
+    if x0_variance is not None:
+        from models.diffusion.predictor import picture_share
+        ax.plot(steps, picture_share(alpha_bar, x0_variance), color="#2ca02c", ls=":",
+                label=f"this picture's share of x_t's variance (var x0 = {x0_variance:.2f})")
     if t is not None:
         ax.axvline(t, color="k", lw=1)
         ax.plot([t], [alpha_bar[t]], "o", color="#1f77b4")

@@ -35,7 +35,7 @@ from models.sources import Located
 Progress = Callable[[float, str], None]
 MAX_IMAGES = limits.DIFFUSION_MAX_IMAGES
 GRAPH_BATCH = 256         # largest UNet batch (TensorRT profile): 128 pictures with guidance
-DEFAULT_GUIDANCE = 3.0    # classifier-free guidance the card is measured at
+DEFAULT_GUIDANCE = 3.0    # guidance for a conditional model whose card names none (the studio card says 2.5)
 COLOUR_MATCH = 60.0       # RGB distance to a palette colour that makes a pixel "object-coloured"
 LADDER_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)   # the forward view's timesteps, as parts of T
 
@@ -46,7 +46,7 @@ class DenoiseStep:
     index: int                # 1-based
     steps: int
     timestep: float           # the scheduler's t (Euler: possibly between two training steps)
-    alpha_bar: float          # ᾱ_t: share of the clean picture's variance left in x_t
+    alpha_bar: float          # ᾱ_t: x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε (the squared coefficient, not a variance share)
     x_t: np.ndarray | None    # (N, H, W, 3) uint8: the noisy sample the UNet saw
     x0: np.ndarray | None     # (N, H, W, 3) uint8: the model's current guess of the clean picture
     batch: int                # pictures per UNet call (2N with guidance: ``unet_batch``)
@@ -79,6 +79,16 @@ class NoisedImage:
     timesteps: list[int]
     x_t: np.ndarray           # (K, H, W, 3) uint8, one per timestep
     alpha_bar: np.ndarray     # (K,) ᾱ_t: x_t = sqrt(ᾱ_t)·x0 + sqrt(1-ᾱ_t)·ε
+    x0_variance: float        # this picture's pixel variance on the model's −1…1 scale
+    picture_share: np.ndarray  # (K,) the picture's share of x_t's variance (see picture_share())
+
+
+def picture_share(alpha_bar, x0_variance: float):
+    """The share of x_t's variance that is the picture's: ᾱ·v / (ᾱ·v + 1 − ᾱ) for a picture of
+    pixel variance v and unit-variance noise. ᾱ_t itself is that share only when v = 1; a
+    ShapeWorld picture in −1…1 has v ≈ 0.1-0.15, so the picture fades far sooner than ᾱ_t says."""
+    a = np.asarray(alpha_bar, np.float64)
+    return a * x0_variance / (a * x0_variance + 1.0 - a)
 
 
 def to_pictures(x: torch.Tensor) -> np.ndarray:
@@ -200,7 +210,7 @@ class DiffusionPredictor(Predictor):
 
     # ------------------------------------------------------------------ the forward process
     def alphas_cumprod(self) -> np.ndarray:
-        """(T,) ᾱ_t of the training schedule, t = 0 .. T-1: the signal share left at step t."""
+        """(T,) ᾱ_t of the training schedule, t = 0 .. T-1: the picture's squared coefficient in x_t."""
         from diffusers import DDPMScheduler
         return DDPMScheduler.from_config(self.scheduler_config).alphas_cumprod.double().numpy()
 
@@ -226,8 +236,10 @@ class DiffusionPredictor(Predictor):
         x_t = sched.add_noise(x0.expand(len(ts), -1, -1, -1), noise.expand(len(ts), -1, -1, -1),
                               torch.tensor(ts))
         noise_pic = to_pictures(noise / 3)[0]     # ±3σ shown as the full grey range
-        return NoisedImage(x0_pic, noise_pic, ts, to_pictures(x_t),
-                           sched.alphas_cumprod[ts].double().numpy())
+        alpha_bar = sched.alphas_cumprod[ts].double().numpy()
+        variance = float(x0.double().var())
+        return NoisedImage(x0_pic, noise_pic, ts, to_pictures(x_t), alpha_bar, variance,
+                           picture_share(alpha_bar, variance))
 
     # ------------------------------------------------------------------ sampling
     def class_ids(self, shape: str | None, colour: str | None, n: int) -> list[int]:

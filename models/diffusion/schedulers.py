@@ -21,8 +21,10 @@ from models import limits
 # of its steps at this size. Its last step is extreme, though: ᾱ_999 ≈ 2e-9 (σ ≈ 20,000), and a
 # sampler that starts there without clipping x0 (DPM-Solver++, Euler) multiplies the UNet's
 # ε error by σ: with "trailing" timesteps (which start at 999) both drew saturated noise (colour
-# right 18 % of the time against 68-90 % here). "leading" starts at T - T/steps (960 for 25
-# steps), where the picture is still all but noise and x0 = (x_t - sqrt(1-ᾱ)·ε)/sqrt(ᾱ) is usable.
+# right 18 % of the time against 68-90 % here). "leading" starts lower, where the picture is still
+# all but noise and x0 = (x_t - sqrt(1-ᾱ)·ε)/sqrt(ᾱ) is usable: at T - T/steps for DDPM, DDIM and
+# Euler (960 for 25 steps), and at steps·(T // (steps + 1)) for DPM-Solver++, which spaces steps + 1
+# points (950 for 25 steps; tests/unit/test_diffusion.py checks both).
 TRAINING_SCHEDULER: dict = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
                                 prediction_type="epsilon", clip_sample=True, timestep_spacing="leading")
 

@@ -42,17 +42,28 @@ class GenerationUpdate:
     tokens: list[TokenInfo]           # generated so far (beam search: the current best beam)
     finished: bool = False
     reason: str = ""                  # when finished: "length", "end of text" or "stopped"
-    ttft_s: float | None = None       # prompt in -> first token out
-    elapsed_s: float = 0.0
+    ttft_s: float | None = None       # prompt in -> first token out (wall time)
+    elapsed_s: float = 0.0            # wall time so far: the step graph, choosing the token, its top-10,
+                                      # and whatever the caller did between updates (detokenising, the UI)
     steps: int = 0                    # calls of the step graph
+    model_s: float = 0.0              # of elapsed_s, the time inside the step graph alone
+    model_first_s: float | None = None   # of model_s, the first call (the prefill)
 
     @property
     def tokens_per_s(self) -> float | None:
-        """Decode speed after the first token (the prefill is TTFT's business)."""
+        """Decode speed after the first token (the prefill is TTFT's business), wall time."""
         n = len(self.tokens)
         if self.ttft_s is None or n < 2 or self.elapsed_s <= self.ttft_s:
             return None
         return (n - 1) / (self.elapsed_s - self.ttft_s)
+
+    @property
+    def model_tokens_per_s(self) -> float | None:
+        """The same, counting only the time inside the step graph: what the runtime itself does."""
+        n = len(self.tokens)
+        if self.model_first_s is None or n < 2 or self.model_s <= self.model_first_s:
+            return None
+        return (n - 1) / (self.model_s - self.model_first_s)
 
     @property
     def ids(self) -> list[int]:
@@ -86,6 +97,30 @@ def shape_distribution(logits: np.ndarray, context_ids: list[int], settings: Gen
     raw = torch.from_numpy(np.asarray(logits, dtype=np.float32)).view(1, -1)
     shaped = logits_processors(settings)(torch.tensor([context_ids], dtype=torch.long), raw.clone())
     return torch.softmax(raw, -1)[0].numpy(), torch.softmax(shaped, -1)[0].numpy()
+
+
+class RunClock:
+    """A generation's wall time, and the part of it spent inside the step graph."""
+
+    def __init__(self, step: StepFn):
+        self._step, self.start, self.ttft = step, time.perf_counter(), None
+        self.model_s, self.model_first_s = 0.0, None
+
+    def step(self, ids: np.ndarray, past: np.ndarray):
+        t0 = time.perf_counter()
+        out = self._step(ids, past)
+        spent = time.perf_counter() - t0
+        self.model_s += spent
+        self.model_first_s = spent if self.model_first_s is None else self.model_first_s
+        return out
+
+    def token_out(self) -> None:
+        if self.ttft is None:
+            self.ttft = time.perf_counter() - self.start
+
+    def update(self, tokens: list, finished: bool, reason: str, steps: int) -> GenerationUpdate:
+        return GenerationUpdate(list(tokens), finished, reason, self.ttft, time.perf_counter() - self.start, steps,
+                                self.model_s, self.model_first_s)
 
 
 class Decoder:
@@ -126,16 +161,16 @@ class Decoder:
     def _single(self, ids: list[int], settings: GenerationSettings, stop) -> Iterator[GenerationUpdate]:
         processors = logits_processors(settings)
         generator = torch.Generator().manual_seed(settings.seed)
-        start, ttft, tokens, steps = time.perf_counter(), None, [], 0
+        clock, tokens, steps = RunClock(self.step), [], 0
         past, feed = self.empty_past(1), np.asarray([ids], dtype=np.int64)
         for _ in range(settings.max_new_tokens):
             if stop():
-                yield GenerationUpdate(list(tokens), True, "stopped", ttft, time.perf_counter() - start, steps)
+                yield clock.update(tokens, True, "stopped", steps)
                 return
             if settings.use_cache:
-                logits, past = self.step(feed, past)
+                logits, past = clock.step(feed, past)
             else:   # recompute the whole text: what the KV cache saves
-                logits, _ = self.step(np.asarray([ids], dtype=np.int64), self.empty_past(1))
+                logits, _ = clock.step(np.asarray([ids], dtype=np.int64), self.empty_past(1))
             steps += 1
             raw = torch.from_numpy(np.asarray(logits[:1], dtype=np.float32))
             shaped = processors(torch.tensor([ids], dtype=torch.long), raw.clone())
@@ -145,14 +180,13 @@ class Decoder:
             else:
                 token = int(torch.multinomial(probs, 1, generator=generator))
             tokens.append(_token_info(token, torch.softmax(raw, -1)[0], probs))
-            now = time.perf_counter()
-            ttft = now - start if ttft is None else ttft
+            clock.token_out()
             if token == self.eos_id:
-                yield GenerationUpdate(list(tokens), True, "end of text", ttft, now - start, steps)
+                yield clock.update(tokens, True, "end of text", steps)
                 return
             done = len(tokens) == settings.max_new_tokens
-            # a copy: an update is a snapshot, whatever the caller keeps of it
-            yield GenerationUpdate(list(tokens), done, "length" if done else "", ttft, now - start, steps)
+            # a copy (update() copies): an update is a snapshot, whatever the caller keeps of it
+            yield clock.update(tokens, done, "length" if done else "", steps)
             ids.append(token)
             feed = np.asarray([[token]], dtype=np.int64)
 
@@ -163,7 +197,7 @@ class Decoder:
         that ends (end of text) is set aside with score = log-prob / generated length."""
         width = settings.num_beams
         processors = logits_processors(settings)
-        start, ttft, steps = time.perf_counter(), None, 0
+        clock, steps = RunClock(self.step), 0
         beams: list[list[int]] = [[]]           # generated ids per live beam
         infos: list[list[TokenInfo]] = [[]]
         scores = torch.zeros(1, dtype=torch.float64)
@@ -172,13 +206,13 @@ class Decoder:
         feed = np.asarray([prompt], dtype=np.int64)
         for length in range(1, settings.max_new_tokens + 1):
             if stop():
-                yield GenerationUpdate(infos[0], True, "stopped", ttft, time.perf_counter() - start, steps)
+                yield clock.update(infos[0], True, "stopped", steps)
                 return
             if settings.use_cache:
-                logits, past = self.step(feed, past)
+                logits, past = clock.step(feed, past)
             else:
                 full = np.asarray([prompt + b for b in beams], dtype=np.int64)
-                logits, _ = self.step(full, self.empty_past(len(beams)))
+                logits, _ = clock.step(full, self.empty_past(len(beams)))
             steps += 1
             raw = torch.from_numpy(np.asarray(logits, dtype=np.float32))
             context = torch.tensor([prompt + b for b in beams], dtype=torch.long)
@@ -209,19 +243,18 @@ class Decoder:
             if settings.use_cache:
                 past = past[:, :, keep_beam]   # each surviving beam takes its parent's cache
                 feed = np.asarray([[t] for t in keep_token], dtype=np.int64)
-            now = time.perf_counter()
-            ttft = now - start if ttft is None else ttft
+            clock.token_out()
             # generate(early_stopping=False) stops once `width` texts ended and no live beam
             # can still beat the worst of them (heuristic: its score at the current length)
             finished = sorted(finished, key=lambda f: -f[0])[:width]
             if len(finished) == width and float(scores[0]) / length <= finished[-1][0]:
                 break
             if length < settings.max_new_tokens:
-                yield GenerationUpdate(infos[0], False, "", ttft, now - start, steps)
+                yield clock.update(infos[0], False, "", steps)
         candidates = finished + [(float(s) / len(b), i) for s, b, i in zip(scores.tolist(), beams, infos)]
         best = max(candidates, key=lambda c: c[0])[1]
         reason = "end of text" if best and best[-1].id == self.eos_id else "length"
-        yield GenerationUpdate(best, True, reason, ttft, time.perf_counter() - start, steps)
+        yield clock.update(best, True, reason, steps)
 
 
 def _token_info(token: int, model_probs: torch.Tensor, final_probs: torch.Tensor) -> TokenInfo:

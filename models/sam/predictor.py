@@ -239,9 +239,12 @@ class StudioSamPredictor(Predictor):
         box (x1, y1, x2, y2).
 
         Returns SAM's three multimask candidates; for anything but a single click it also
-        returns mask token 0, SAM's single-output answer. ``best`` follows SAM's convention
-        (segment_anything's ONNX ``select_masks`` and its README): one click is ambiguous, so
-        the candidate with the highest predicted IoU; a box or several clicks, the single output.
+        returns mask token 0, SAM's single-output answer. ``best`` follows SamPredictor's
+        documented use: one click is ambiguous, so multimask and the candidate with the highest
+        predicted IoU; a box or several clicks are not, so ``multimask_output=False`` (the single
+        output), as segment_anything's notebooks prompt a box. (Its ONNX ``select_masks`` decides
+        by the number of points alone: a box without clicks counts as two points there and gets
+        the best multimask instead.)
         """
         emb, cached = self.embed(image, runtime, progress)
         coords, labels = self.prompt_arrays(emb, list(points), box)

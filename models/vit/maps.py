@@ -109,6 +109,18 @@ def position_similarity(pos: np.ndarray) -> np.ndarray:
     return (unit @ unit.T).reshape(g, g, g, g)
 
 
+def position_structure(sim: np.ndarray) -> dict[str, float]:
+    """How much grid the position embeddings carry, from ``position_similarity``'s (g, g, g, g):
+    the mean cosine of each patch with its 4 neighbours, with the rest of its row and column, and
+    with every other patch. A ViT that learned the grid scores neighbours > row/column > others."""
+    g = sim.shape[0]
+    r0, c0, r1, c1 = np.meshgrid(*[np.arange(g)] * 4, indexing="ij")
+    distance = np.abs(r0 - r1) + np.abs(c0 - c1)
+    same_line = ((r0 == r1) | (c0 == c1)) & (distance > 1)
+    return {"neighbours": float(sim[distance == 1].mean()), "same_line": float(sim[same_line].mean()),
+            "others": float(sim[~same_line & (distance > 1)].mean())}
+
+
 # ---------------------------------------------------------------------------- text (causal)
 PATTERNS = ("previous-token", "first-token", "self")
 

@@ -47,6 +47,7 @@ class ViTPredictor(Predictor):
 
     SOURCES = SOURCES
     WHAT = "ViT"
+    _token_rf: int | None = None
 
     def __init__(self, source_key: str = "studio", **options):
         super().__init__(source_key, **options)
@@ -152,6 +153,19 @@ class ViTPredictor(Predictor):
         ms = (time.perf_counter() - t0) * 1000
         top, probs = top_k(out["logits"][0], self.class_names, k)
         return ImageAttention(top, probs, out["attentions"][0], ms, b.describe())
+
+    def token_receptive_field(self) -> int:
+        """Input pixels (per side) one patch token is computed from: the patch size for a plain
+        patchify stem; for the hybrid's ResNet stem, its receptive field (zero padding included)."""
+        if not self.is_hybrid:
+            return self.patch_size
+        if self._token_rf is None:      # traced once per model
+            import copy
+
+            from models.cnn import anatomy
+            stem = copy.deepcopy(self.model.vit.embeddings.patch_embeddings.projection).cpu()   # the model stays put
+            self._token_rf = anatomy.layer_table(stem, (3, self.image_size, self.image_size))[-1].receptive_field
+        return self._token_rf
 
     def position_embeddings(self) -> np.ndarray:
         """(grid², hidden) learned position embeddings of the patches ([CLS]'s row dropped),

@@ -102,6 +102,16 @@ def test_position_similarity_is_a_cosine_map():
     assert np.allclose(np.diag(flat), 1.0) and np.allclose(flat, flat.T) and (np.abs(flat) <= 1 + 1e-9).all()
 
 
+def test_position_structure_tells_a_learned_grid_from_noise():
+    g = 6
+    bumps = lambda i: np.exp(-0.5 * (i - np.arange(g)) ** 2)       # noqa: E731 — smooth in the index
+    grid = np.array([np.concatenate([bumps(r), bumps(c)]) for r in range(g) for c in range(g)])
+    shape = maps.position_structure(maps.position_similarity(grid))
+    assert shape["neighbours"] > shape["same_line"] > shape["others"]
+    noise = maps.position_structure(maps.position_similarity(np.random.default_rng(0).normal(size=(g * g, 256))))
+    assert max(abs(v) for v in noise.values()) < 0.1
+
+
 def test_head_patterns_find_previous_and_first_token_heads():
     t = 6
     prev = np.zeros((t, t))
@@ -145,6 +155,20 @@ def test_vit_graph_returns_real_softmax_rows(vit):
     assert abs(sum(p for _, p in r.top) - r.probs[np.argsort(-r.probs)[:5]].sum()) < 1e-6
     assert vit.grid == 4 and vit.position_embeddings().shape == (16, 32) and vit.is_hybrid
     assert maps.rollout_map(r.attentions).shape == (4, 4)
+
+
+def test_a_hybrid_token_sees_its_stems_receptive_field_not_just_its_patch(vit):
+    """The hint's window is measured: the gradient of one token reaches exactly that far."""
+    rf = vit.token_receptive_field()
+    assert rf > vit.patch_size
+    stem = vit.model.vit.embeddings.patch_embeddings.projection
+    x = torch.rand(1, 3, vit.image_size, vit.image_size, generator=torch.Generator().manual_seed(0))
+    x.requires_grad_(True)
+    out = stem(x)
+    mid = out.shape[-1] // 2
+    out[0, :, mid, mid].sum().backward()
+    rows, cols = np.nonzero(x.grad[0].abs().sum(0).numpy())
+    assert vit.patch_size < np.ptp(rows) + 1 <= rf and np.ptp(cols) + 1 <= rf
 
 
 def test_vit_needs_eager_attention():

@@ -203,3 +203,30 @@ def test_an_unknown_attribution_method_is_refused_with_the_list(studio):
     img = shapeworld.render_prompted("heart", "orange", seed=2)
     with pytest.raises(ValueError, match="choose one of Grad-CAM, Saliency, Integrated Gradients, Occlusion"):
         studio.attribute(img, "LIME")
+
+
+def test_a_vits_view_keeps_its_pixels_in_the_cnn_beside_it(tmp_path):
+    """The attention tab draws an ImageNet CNN's Grad-CAM beside ViT-B/16's maps, over the ViT's
+    224 px view. Taken whole (crop=False), a marker pixel of that view stays where it is in what
+    the CNN sees; the CNN's own 256 -> 224 crop would zoom it 8/7 about the centre (up to 14 px
+    off at the edges) and the map would not lie over the pixels it explains."""
+    from torchvision.models import resnet18
+    raw = tmp_path / "raw.pth"
+    torch.save(resnet18().state_dict(), raw)
+    path = tmp_path / f"resnet18-{sha256_file(raw)[:8]}.pth"
+    raw.rename(path)
+    p = CNNPredictor("resnet18", weights_path=str(path))
+    view = np.zeros((224, 224, 3), np.uint8)
+    view[190:194, 20:24] = 255                            # near the bottom-left corner
+
+    def marker(seen):
+        ys, xs = np.nonzero(seen[..., 0] > 127)
+        return ys.mean(), xs.mean()
+    y, x = marker(p.model_view(view, crop=False))
+    assert abs(y - 191.5) < 1 and abs(x - 21.5) < 1
+    y, x = marker(p.model_view(view))                    # the CNN's own crop: the bug this avoids
+    assert abs(y - 191.5) > 10 and abs(x - 21.5) > 10
+    heat, _ = p.attribute(view, "Grad-CAM", crop=False)
+    assert heat.shape == (224, 224)
+    with pytest.raises(ValueError, match="not square"):
+        p.model_view(np.zeros((200, 224, 3), np.uint8), crop=False)

@@ -165,6 +165,24 @@ def test_eager_and_onnxruntime_agree_on_the_unet_and_the_final_picture(tiny):
     assert out.runtime.startswith("ONNX Runtime")
 
 
+def test_the_forward_view_gives_the_pictures_real_share_of_x_t(tiny):
+    """ᾱ_t is the picture's share of x_t's variance only for unit-variance data; a ShapeWorld picture
+    in −1…1 has far less, so the view reports ᾱ·v / (ᾱ·v + 1 − ᾱ) for the picture's own variance v:
+    checked here against x_t built from many noise draws."""
+    from models.diffusion.predictor import from_pictures
+    from models.shapeworld import render_prompted
+    noised = tiny.forward_process(render_prompted("star", "red", seed=0, image_size=48), [250, 600], seed=2)
+    x0 = from_pictures(noised.x0[None]).double()
+    assert noised.x0_variance == pytest.approx(float(x0.var()))
+    assert 0.02 < noised.x0_variance < 0.5                         # ShapeWorld is far from unit variance
+    for a, share in zip(noised.alpha_bar, noised.picture_share):
+        eps = torch.randn((400, *x0.shape[1:]), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        x_t = a ** 0.5 * x0 + (1 - a) ** 0.5 * eps
+        measured = float((a ** 0.5 * x0).var() / x_t.var())
+        assert share == pytest.approx(measured, abs=0.02)
+        assert share < a - 0.1                                      # ᾱ_t overstates the picture's share
+
+
 def test_forward_process_follows_alpha_bar(tiny):
     abar = tiny.alphas_cumprod()
     assert abar.shape == (1000,) and np.all(np.diff(abar) < 0) and abar[0] > 0.999 and abar[-1] < 1e-6
@@ -281,3 +299,14 @@ def test_sampler_table_rows_and_the_ddim_vs_ddpm_ratio(tiny):
     assert text.count("\n| ddim | 25 |") == 2
     ratio = rows[0]["run_s"] / rows[2]["run_s"]
     assert f"DDIM 25 (eta 1) vs DDPM 1000: {ratio:.1f}x faster" in text
+
+
+def test_leading_spacing_starts_where_the_schedulers_comment_says():
+    """models/diffusion/schedulers.py explains why "leading" spacing: its first timesteps are these."""
+    from models.diffusion.schedulers import TRAINING_SCHEDULER, make_scheduler
+    first = {}
+    for name in ("ddpm", "ddim", "euler", "dpm++"):
+        sched = make_scheduler(name, TRAINING_SCHEDULER)
+        sched.set_timesteps(25)
+        first[name] = int(round(float(sched.timesteps[0])))
+    assert first == {"ddpm": 960, "ddim": 960, "euler": 960, "dpm++": 950}

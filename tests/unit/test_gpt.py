@@ -293,3 +293,30 @@ def test_studio_checkpoint_sha_is_verified(tmp_path):
         f.write(bytes([b[0] ^ 0xFF]))
     with pytest.raises(checkpoints.CheckpointError, match="does not match its card"):
         GPTPredictor("studio", checkpoint_root=tmp_path)
+
+
+def test_the_distribution_plot_says_what_each_decoding_can_pick():
+    """Only sampling uses temperature, top-k and top-p (as transformers' generate does): the plot's
+    title must not credit them to greedy or beam search, where one text is chosen, not drawn."""
+    from models.topics import GPT
+    from tabs import gpt as tab
+    from tabs.kit import ModelSlot, StudioContext
+    slot = ModelSlot(StudioContext(device="cpu"), GPT, "gpt.model_ok")
+    titles = {d: tab.next_token_distribution(slot, "ROMEO.\n", "studio", "", d, 0.8, 40, 0.95, 1.1, None)
+              .axes[0].get_title() for d in ("sampling", "greedy", "beam")}
+    assert "top-k=40" in titles["sampling"] and "can still be picked" in titles["sampling"]
+    assert "1 token is taken" in titles["greedy"]
+    for title in (titles["greedy"], titles["beam"]):
+        assert "T=" not in title and "top-k=" not in title and "act only when sampling" in title
+
+
+def test_tokens_per_s_names_what_it_times(tiny):
+    """The stats line's tokens/s is the wall time of the whole loop; the model's own steps are timed
+    apart: a slow consumer between updates (the UI) lowers the first, not the second."""
+    import time
+    last = None
+    for update in tiny.stream("To be", GenerationSettings("greedy", 12)):
+        time.sleep(0.02)                      # what the UI does between two updates
+        last = update.update
+    assert 0 < last.model_s < last.elapsed_s and last.model_first_s < last.model_s
+    assert last.model_tokens_per_s > 2 * last.tokens_per_s
