@@ -49,21 +49,20 @@ class GenerationUpdate:
     model_s: float = 0.0              # of elapsed_s, the time inside the step graph alone
     model_first_s: float | None = None   # of model_s, the first call (the prefill)
 
+    def _after_first(self, total_s: float, first_s: float | None) -> float | None:
+        """Tokens per second after the first token (the prefill is TTFT's business)."""
+        n = len(self.tokens)
+        return None if first_s is None or n < 2 or total_s <= first_s else (n - 1) / (total_s - first_s)
+
     @property
     def tokens_per_s(self) -> float | None:
-        """Decode speed after the first token (the prefill is TTFT's business), wall time."""
-        n = len(self.tokens)
-        if self.ttft_s is None or n < 2 or self.elapsed_s <= self.ttft_s:
-            return None
-        return (n - 1) / (self.elapsed_s - self.ttft_s)
+        """Decode speed in wall time: the whole loop."""
+        return self._after_first(self.elapsed_s, self.ttft_s)
 
     @property
     def model_tokens_per_s(self) -> float | None:
         """The same, counting only the time inside the step graph: what the runtime itself does."""
-        n = len(self.tokens)
-        if self.model_first_s is None or n < 2 or self.model_s <= self.model_first_s:
-            return None
-        return (n - 1) / (self.model_s - self.model_first_s)
+        return self._after_first(self.model_s, self.model_first_s)
 
     @property
     def ids(self) -> list[int]:
