@@ -58,13 +58,26 @@ def play_name(path: Path) -> str:
     return path.name[: -len(SUFFIX)]
 
 
+def normalise_play(text: str) -> str:
+    """A work laid out as a printed play reads: "\\n" line endings, no trailing spaces, one
+    blank line between speeches (a run of blank lines becomes one), none at the start, one
+    line ending at the end. Speaker lines, verse lines and stage directions stay as they are."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):       # keep a blank line only after a line of text
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
 def load_texts(split: str) -> list[str]:
     """The texts of ``split`` ("train" or "val"), one string per work, sorted by file name,
-    with every line ending normalised to "\\n"."""
+    each through ``normalise_play`` (the same rule for both splits)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return [f.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", "\n")
-            for f in play_files(split)]
+    return [normalise_play(f.read_text(encoding="utf-8")) for f in play_files(split)]
 
 
 def corpus_fingerprint() -> str:
