@@ -15,9 +15,10 @@ def metric(model_id: str, *keys: str):
     return value
 
 
-def pct(model_id: str, key: str, digits: int = 1) -> str:
-    """A card metric (a fraction) as a percentage: "77.5 %"."""
-    value = metric(model_id, "metrics", key)
+def pct(model_id: str, *keys: str, digits: int = 1) -> str:
+    """A card metric (a fraction) as a percentage: "77.5 %"; several keys walk into a nested
+    metric (``pct("diffusion-shapeworld", "reference", "shape_accuracy")``)."""
+    value = metric(model_id, "metrics", *keys)
     return MISSING if value is None else f"{100 * value:.{digits}f} %"
 
 

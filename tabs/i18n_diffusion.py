@@ -5,10 +5,21 @@ from models import limits
 from tabs.facts import metric, minutes, num, pct
 
 _CARD = "diffusion-shapeworld"      # the numbers below are its card's
-_SAMPLER, _STEPS = str(metric(_CARD, "metrics", "sampler")).upper(), num(_CARD, "metrics", "steps")
-_ETA, _GUIDANCE = num(_CARD, "metrics", "eta"), num(_CARD, "metrics", "guidance")
-_PROTOCOL = f"{_SAMPLER} {_STEPS} steps, eta {_ETA}, guidance {_GUIDANCE}"
-_PROTOCOL_ZH = f"{_SAMPLER} {_STEPS} 步、eta {_ETA}、引导 {_GUIDANCE}"
+_SAMPLERS = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++": "DPM-Solver++", "euler": "Euler"}
+
+
+def _run(*keys: str) -> tuple[str, str]:
+    """The card's sampling run at ``metrics.<keys>`` in words (English, Chinese): "DDIM 50 steps, eta 1"."""
+    sampler = metric(_CARD, "metrics", *keys, "sampler")
+    name = _SAMPLERS.get(sampler, str(sampler).upper() if sampler else "—")
+    steps, eta = num(_CARD, "metrics", *keys, "steps"), metric(_CARD, "metrics", *keys, "eta")
+    return (f"{name} {steps} steps" + (f", eta {eta:g}" if eta else ""),
+            f"{name} {steps} 步" + (f"、eta {eta:g}" if eta else ""))
+
+
+_GUIDANCE = num(_CARD, "metrics", "guidance")
+(_DEFAULT, _DEFAULT_ZH), (_REFERENCE, _REFERENCE_ZH) = _run(), _run("reference")
+_PROTOCOL, _PROTOCOL_ZH = f"{_DEFAULT}, guidance {_GUIDANCE}", f"{_DEFAULT_ZH}、引导 {_GUIDANCE}"
 _UNET = metric(_CARD, "architecture", "unet") or {}
 _SIZE = _UNET.get("sample_size", "—")    # each down block but the last halves the side
 _BOTTOM = _SIZE // 2 ** (len(_UNET["block_out_channels"]) - 1) if _UNET else "—"
@@ -112,6 +123,12 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "ODE and solves it with a second-order multistep method: 10–25 steps. **Euler** is the first-order ODE "
         "step in σ space (x = x0 + σ·ε). In code they are diffusers' scheduler classes, built from the training "
         "scheduler's config with `from_config`: same ᾱ_t, different walk.\n\n"
+        "### Where to start\n"
+        f"The tab starts with {_DEFAULT}: DPM-Solver++ is made for few steps, and on the studio model it draws the "
+        "asked shape as often as DDIM 50 or DDPM 1000 (README, sampler table) in a fraction of their time, so the "
+        "first pictures come quickly. Then run DDPM 1000 in *Compare samplers* to see what the fast samplers save. "
+        "DDIM at eta 0 is deterministic, but on this small model it draws the asked shape less often than at eta 1: "
+        "the fresh noise of each step corrects its slips.\n\n"
         "### The UNet\n"
         f"A U-shaped CNN (diffusers' `UNet2DModel`): down to {_BOTTOM}×{_BOTTOM} and back up with skip connections; the timestep "
         "enters as a sinusoidal embedding that *scales and shifts* the normalised features of every residual block "
@@ -128,14 +145,21 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "the scheduler stays in Python. Compare DDPM 1000 with DDIM 25 in the *Compare samplers* tab.\n\n"
         "### How good is the studio model?\n"
         f"It was trained for {minutes(_CARD)} minutes on {metric(_CARD, 'device')}, on medium and large ShapeWorld "
-        f"objects within {num(_CARD, 'data', 'max_rotation_degrees')}° of upright. Measured on {num(_CARD, 'metrics', 'samples', spec=',')} samples "
-        f"({_PROTOCOL}): the studio CNN names the asked shape in {pct(_CARD, 'shape_accuracy')}, the palette "
-        f"finds the asked colour in {pct(_CARD, 'colour_accuracy')}, both are right in {pct(_CARD, 'both_accuracy')}. "
+        f"objects within {num(_CARD, 'data', 'max_rotation_degrees')}° of upright, on flat and gradient backgrounds "
+        "(ShapeWorld's third background is per-pixel noise: no denoiser can learn to draw noise, and trying costs a "
+        f"small UNet the capacity its outlines need). Measured on {num(_CARD, 'metrics', 'samples', spec=',')} samples "
+        f"({_PROTOCOL}, the tab's defaults): the studio CNN names the asked shape in {pct(_CARD, 'shape_accuracy')}, "
+        f"the palette finds the asked colour in {pct(_CARD, 'colour_accuracy')}, both are right in "
+        f"{pct(_CARD, 'both_accuracy')}. A judge can be wrong too, so a second one, the studio ViT (another "
+        f"architecture, trained on its own), looks at the same samples: it names the asked shape in "
+        f"{pct(_CARD, 'second_judge_shape_accuracy')}, and the two judges name the same shape for "
+        f"{pct(_CARD, 'judges_agree')} of them. With {_REFERENCE} the CNN names the asked shape in "
+        f"{pct(_CARD, 'reference', 'shape_accuracy')} ({num(_CARD, 'metrics', 'reference', 'samples')} samples). "
         "Colour-shape pairs it never saw (e.g. a green circle) come out right less often: shape "
         f"{pct(_CARD, 'heldout_pairs_shape_accuracy')}, both {pct(_CARD, 'heldout_pairs_both_accuracy')} "
-        f"({num(_CARD, 'metrics', 'heldout_samples')} samples): composing is harder than remembering. Some samples "
-        "are lumpy. Guidance well past the card's value makes this small model worse, not better (README, guidance "
-        "table): the extrapolation leaves the pictures it knows.\n\n"
+        f"({num(_CARD, 'metrics', 'heldout_samples')} samples): composing is harder than remembering. Guidance past the "
+        "card's value does not make this small model better (README, guidance table): the extrapolation moves away "
+        "from the pictures it knows.\n\n"
         "### Limits here\n"
         f"1–{limits.DIFFUSION_MAX_IMAGES} pictures per run, {limits.DIFFUSION_MIN_STEPS}–{limits.DIFFUSION_MAX_STEPS} "
         f"steps, guidance 0–{limits.DIFFUSION_MAX_GUIDANCE:g}, eta 0–1 (DDIM only). The studio model draws {_SIZE}×{_SIZE} "
@@ -153,6 +177,11 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "在工作室模型上 DDPM 25 步画出所要形状的比例不低于 DDPM 1000 步（见 README 的采样器表）。**DDIM** 让过程确定（eta 0），步子更大："
         "25–50 步。**DPM-Solver++** 把采样看作常微分方程，用二阶多步法求解：10–25 步。**Euler** 是 σ 空间（x = x0 + σ·ε）中的"
         "一阶 ODE 步。代码里它们都是 diffusers 的调度器类，用 `from_config` 从训练调度器的配置构建：ᾱ_t 相同，走法不同。\n\n"
+        "### 从哪里开始\n"
+        f"本页默认使用 {_DEFAULT_ZH}：DPM-Solver++ 专为少步数设计，在工作室模型上它画出所要形状的比例与 DDIM 50 步或 DDPM 1000 步"
+        "相当（见 README 的采样器表），耗时却只是它们的一小部分，所以第一批图片来得很快。然后在*比较采样器*页运行 DDPM 1000 步，"
+        "看看快速采样器省下了多少。DDIM 在 eta 0 时是确定性的，但在这个小模型上它画出所要形状的比例低于 eta 1：每一步加入的新噪声"
+        "会纠正模型的小失误。\n\n"
         "### UNet\n"
         f"U 形 CNN（diffusers 的 `UNet2DModel`）：下采样到 {_BOTTOM}×{_BOTTOM} 再上采样，带跳跃连接；时间步的正弦嵌入对每个残差块归一化后的特征做*缩放和平移*"
         f"（`resnet_time_scale_shift=\"scale_shift\"`）；{_BOTTOM}×{_BOTTOM} 处的自注意力让相距很远的像素也能协调。工作室模型在时间步嵌入上再加形状嵌入和颜色嵌入。\n\n"
@@ -165,13 +194,17 @@ DIFFUSION_STRINGS: dict[str, tuple[str, str]] = {
         "和 DDIM 25 步。\n\n"
         "### 工作室模型有多好？\n"
         f"它在 {metric(_CARD, 'device')} 上训练了 {minutes(_CARD)} 分钟，数据是中、大尺寸且接近正立"
-        f"（±{num(_CARD, 'data', 'max_rotation_degrees')}°）的 ShapeWorld 物体。在 "
-        f"{num(_CARD, 'metrics', 'samples', spec=',')} 个样本上（{_PROTOCOL_ZH}），工作室 CNN 认出所要形状的比例为 "
+        f"（±{num(_CARD, 'data', 'max_rotation_degrees')}°）的 ShapeWorld 物体，背景为纯色和渐变（ShapeWorld 的第三种背景是逐像素"
+        "噪声：去噪器学不会画噪声，硬学只会占用小 UNet 画轮廓所需的容量）。在 "
+        f"{num(_CARD, 'metrics', 'samples', spec=',')} 个样本上（{_PROTOCOL_ZH}，即本页默认设置），工作室 CNN 认出所要形状的比例为 "
         f"{pct(_CARD, 'shape_accuracy')}，调色板认出所要颜色的比例为 {pct(_CARD, 'colour_accuracy')}，两者都对的比例为 "
-        f"{pct(_CARD, 'both_accuracy')}。从未见过的颜色-形状组合（如绿色圆形）正确率更低：形状 "
+        f"{pct(_CARD, 'both_accuracy')}。评判者也会出错，所以由第二位评判者——工作室 ViT（另一种架构，单独训练）——看同一批样本："
+        f"它认出所要形状的比例为 {pct(_CARD, 'second_judge_shape_accuracy')}，两位评判者给出相同形状的比例为 "
+        f"{pct(_CARD, 'judges_agree')}。用 {_REFERENCE_ZH} 时，CNN 认出所要形状的比例为 {pct(_CARD, 'reference', 'shape_accuracy')}"
+        f"（{num(_CARD, 'metrics', 'reference', 'samples')} 个样本）。从未见过的颜色-形状组合（如绿色圆形）正确率更低：形状 "
         f"{pct(_CARD, 'heldout_pairs_shape_accuracy')}，两者都对 {pct(_CARD, 'heldout_pairs_both_accuracy')}"
-        f"（{num(_CARD, 'metrics', 'heldout_samples')} 个样本）：组合比记忆更难。有些样本形状不规整。"
-        "对这个小模型，引导远超模型卡的取值反而更差（见 README 的引导表）：外推离开了它认识的图片。\n\n"
+        f"（{num(_CARD, 'metrics', 'heldout_samples')} 个样本）：组合比记忆更难。"
+        "对这个小模型，引导超过模型卡的取值并不会更好（见 README 的引导表）：外推远离了它认识的图片。\n\n"
         "### 本页限制\n"
         f"每次 1–{limits.DIFFUSION_MAX_IMAGES} 张图片，{limits.DIFFUSION_MIN_STEPS}–{limits.DIFFUSION_MAX_STEPS} 步，"
         f"引导 0–{limits.DIFFUSION_MAX_GUIDANCE:g}，eta 0–1（仅 DDIM）。工作室模型生成 {_SIZE}×{_SIZE} 的 ShapeWorld 物体；CIFAR-10 DDPM"

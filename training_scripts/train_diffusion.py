@@ -2,11 +2,12 @@
 models/diffusion/modeling.py) with DDPM's noise-prediction loss on 32 px ShapeWorld objects;
 writes ``assets/checkpoints/diffusion-shapeworld/`` (model.safetensors + card.json).
 
-``python training_scripts/train_diffusion.py`` makes the committed checkpoint (under 30 min on
+``python training_scripts/train_diffusion.py`` makes the committed checkpoint (~60 min on
 2 cores, card evaluation included); ``--quick`` is a smoke test of seconds.
 
 - Data: single ShapeWorld objects at 32 px, rendered at start by ShapeWorld's renderer
-  (``make_objects``: medium and large objects within 10 degrees of upright, every background),
+  (``make_objects``: medium and large objects within 10 degrees of upright, flat and gradient
+  backgrounds),
   the 40 seen colour-shape pairs only. The 8 held-out pairs (``HELD_OUT_PAIRS``) are never shown,
   so the card can say whether the model composes e.g. "green circle" from green things and
   circles (its condition is shape embedding + colour embedding, see modeling.py).
@@ -17,9 +18,11 @@ writes ``assets/checkpoints/diffusion-shapeworld/`` (model.safetensors + card.js
 - Per epoch: the noise-prediction MSE on fixed (picture, t, ε) triples of the val split (the
   kept weights are the best by it) and a small sample check (the studio CNN names the shapes of
   a few DDIM samples).
-- Card metrics: 1,000 DDIM-50 samples over the 40 seen pairs (25 each) at the card's guidance
-  scale, judged by the studio CNN (shape, upsampled bicubically to 64 px) and the palette
-  (colour), plus 200 samples of the held-out pairs; measured on the fp16 weights as saved.
+- Card metrics: 1,000 samples over the 40 seen pairs (25 each) with the diffusion tab's default
+  sampler (``schedulers.DEFAULT_RUN``) at the card's guidance, judged by the studio CNN (shape,
+  upsampled bicubically to 64 px), the studio ViT beside it (a second, independent judge) and the
+  palette (colour); 200 samples of the held-out pairs; 400 with DDIM 50 (``REFERENCE_RUN``);
+  measured on the fp16 weights as saved.
 """
 from __future__ import annotations
 
@@ -49,26 +52,28 @@ from training_scripts.common import TrainConfig, Trainer, run_record, seed_every
 FULL = dict(
     train=24_000, val=512, image_size=32,
     sizes=("medium", "large"), max_rotation=10.0,   # the draw (make_objects)
-    # 3,750 steps of 32 (~0.34 s each on 2 idle cores, ~21 min; the card's samples ~5 min more);
-    # scouts at batch 64 learnt colour within 200 steps and shape much later: the budget buys
-    # updates, so a small batch
-    epochs=5, batch_size=32, lr=2e-3, weight_decay=0.0, warmup_frac=0.02,
+    backgrounds=("flat", "gradient"),                # not "noise": see make_objects
+    # 9,000 steps of 32 (~0.34 s each on 2 idle cores, ~52 min; the card's samples ~6 min more).
+    # The 5-epoch recipe (3,750 steps) was still improving at its end (per-epoch sample check
+    # 0.29 -> 0.54 -> 0.67 -> 0.63 -> 0.73). Scouts at batch 64 learnt colour within 200 steps and
+    # shape much later: the budget buys updates, so a small batch
+    epochs=12, batch_size=32, lr=2e-3, weight_decay=0.0, warmup_frac=0.02,
     p_uncond=0.1,              # share of pictures trained without their condition (CFG)
     min_snr_gamma=5.0,         # loss weighting (snr_weights); 5 is the paper's choice
-    # the card's sampling: DDIM 50 at this guidance, 25 samples per pair (1,000 seen, 200 held-out).
-    # eta 1: DDIM's steps add fresh noise as DDPM's do, which corrects the small model's slips
-    # (this recipe, 80 samples: shape accuracy 0.68 at eta 0, 0.61 at 0.5, 0.76 at 1). Guidance
-    # 2.5: 120 samples each at eta 1 gave 0.71 (g 1.5), 0.77-0.84 (2), 0.80 (2.5), 0.79 (3), 0.52 (4.5)
-    eval_sampler="ddim", eval_steps=50, guidance=2.5, eval_eta=1.0,
-    eval_per_seen_pair=25, eval_per_heldout_pair=25,
-    epoch_samples=48, epoch_steps=20,    # the per-epoch sample check
+    # The card's headline sampling = the diffusion tab's default (schedulers.DEFAULT_RUN) at this
+    # guidance, 25 samples per pair (1,000 seen, 200 held-out); the reference run
+    # (schedulers.REFERENCE_RUN, DDIM 50 at eta 1) on 10 per seen pair. Guidance 2.5: on the
+    # 5-epoch model, 120 samples each at DDIM 50 eta 1 gave 0.71 (g 1.5), 0.77-0.84 (2), 0.80 (2.5),
+    # 0.79 (3), 0.52 (4.5)
+    guidance=2.5, eval_per_seen_pair=25, eval_per_heldout_pair=25, reference_per_seen_pair=10,
+    epoch_samples=48, epoch_steps=20,    # the per-epoch sample check (DDIM 20, eta 1)
     # the card's samples run on ONNX Runtime: same weights, final pictures within ~1e-3 of eager
     # (tests/unit/test_diffusion.py), 2-3x faster on this CPU, which keeps the card inside the budget
     eval_runtime="onnxruntime",
     seed=0, threads=0, weights_dtype="float16",
 )
-QUICK = dict(FULL, train=128, val=16, epochs=2, batch_size=16, eval_steps=3, eval_per_seen_pair=1,
-             eval_per_heldout_pair=1, epoch_samples=8, epoch_steps=3)
+QUICK = dict(FULL, train=128, val=16, epochs=2, batch_size=16, eval_per_seen_pair=1, eval_per_heldout_pair=1,
+             reference_per_seen_pair=1, epoch_samples=8, epoch_steps=3, quick_steps=3)
 TRAINING_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "warmup_frac", "p_uncond", "min_snr_gamma", "seed",
                  "weights_dtype", "threads", "eval_runtime")
 
@@ -83,8 +88,11 @@ def make_objects(recipe: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
     Why narrower than the classifier's data: at 32 px a small star is ~10 px across, and a
     0.7 M-parameter UNet trained for 25 CPU minutes has to spend its capacity on every rotation
     of every outline; scouts of 1,200 steps drew the asked shape 25 % of the time on the full
-    draw and 38 % on medium/large near-upright objects (same budget). Sample i depends on
-    (seed, split, i) only; train draws the seen pairs, val too (another stream)."""
+    draw and 38 % on medium/large near-upright objects (same budget). Backgrounds
+    ``recipe["backgrounds"]`` only: ShapeWorld's "noise" background is per-pixel noise that no
+    denoiser can predict (it is noise), and drawing it costs the small UNet capacity that the
+    outline needs. Sample i depends on (seed, split, i) only; train draws the seen pairs, val too
+    (another stream)."""
     from models.shapeworld import (COLOUR_NAMES, EDGE_MARGIN, SHAPES, SIZES, SPLITS, ObjectSpec, pairs_for_split,
                                    render_single)
     n, size, seed = recipe[split], recipe["image_size"], recipe["seed"]
@@ -100,7 +108,8 @@ def make_objects(recipe: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
         cx, cy = rng.uniform(low, size - low, 2)
         rotation = float(rng.uniform(-recipe["max_rotation"], recipe["max_rotation"])) % 360
         spec = ObjectSpec(shape, colour, size_name, float(cx), float(cy), float(radius), rotation)
-        images[i], _, _ = render_single(spec, rng, size)
+        background = recipe["backgrounds"][rng.integers(len(recipe["backgrounds"]))]
+        images[i], _, _ = render_single(spec, rng, size, background=background)
         ids[i] = COLOUR_NAMES.index(colour) * len(SHAPES) + SHAPES.index(shape)
     return images, ids
 
@@ -171,11 +180,22 @@ def val_mse(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 
 # --------------------------------------------------------------------------- evaluation
-def sample_metrics(predictor, judge, pairs, per_pair: int, recipe: dict, seed: int) -> dict:
-    """The card's protocol: ``per_pair`` samples of every pair, judged."""
-    return predictor.judged_accuracy(judge, pair_class_ids(pairs, per_pair), recipe["eval_sampler"],
-                                     recipe["eval_steps"], recipe["guidance"], seed,
-                                     runtime=recipe["eval_runtime"], eta=recipe["eval_eta"])
+def eval_runs(recipe: dict):
+    """(headline run, reference run): the tab's default and DDIM 50; --quick shortens both."""
+    from dataclasses import replace
+
+    from models.diffusion.schedulers import DEFAULT_RUN, REFERENCE_RUN
+    if "quick_steps" in recipe:
+        return tuple(replace(r, steps=recipe["quick_steps"]) for r in (DEFAULT_RUN, REFERENCE_RUN))
+    return DEFAULT_RUN, REFERENCE_RUN
+
+
+def sample_metrics(predictor, judge, run, pairs, per_pair: int, recipe: dict, seed: int) -> dict:
+    """The card's protocol: ``per_pair`` samples of every pair with ``run``, judged by the
+    studio CNN and (beside it) the studio ViT."""
+    return predictor.judged_accuracy(judge, pair_class_ids(pairs, per_pair), run.sampler, run.steps,
+                                     recipe["guidance"], seed, runtime=recipe["eval_runtime"], eta=run.eta,
+                                     second_judge=True)
 
 
 # --------------------------------------------------------------------------- main
@@ -203,8 +223,8 @@ def main(argv: list[str] | None = None) -> dict:
         mse = val_mse(m, val_images, val_labels, alphas_cumprod)
         ids = pair_class_ids(SEEN_PAIRS, -(-recipe["epoch_samples"] // len(SEEN_PAIRS)))
         check = DiffusionPredictor.from_model(m, TRAINING_SCHEDULER).judged_accuracy(
-            judge, ids[:recipe["epoch_samples"]], recipe["eval_sampler"], recipe["epoch_steps"],
-            recipe["guidance"], seed=999, eta=recipe["eval_eta"])
+            judge, ids[:recipe["epoch_samples"]], "ddim", recipe["epoch_steps"], recipe["guidance"], seed=999,
+            eta=1.0)
         return {"neg_val_mse": -mse, "val_mse": mse, "sample_shape_accuracy": check["shape_accuracy"]}
 
     trainer = Trainer(model, (torch.from_numpy(train_images), torch.from_numpy(train_ids)), (val_images[:1],),
@@ -222,9 +242,12 @@ def _finish(model, result, recipe, argv, out, judge, wall_so_far) -> dict:
     model.load_state_dict(state)      # back into the fp32 model: measure exactly what ships
     model.eval()
     predictor = DiffusionPredictor.from_model(model, TRAINING_SCHEDULER)
-    seen = sample_metrics(predictor, judge, SEEN_PAIRS, recipe["eval_per_seen_pair"], recipe, seed=0)
-    held = sample_metrics(predictor, judge, HELD_OUT_PAIRS, recipe["eval_per_heldout_pair"], recipe,
+    run, reference = eval_runs(recipe)
+    seen = sample_metrics(predictor, judge, run, SEEN_PAIRS, recipe["eval_per_seen_pair"], recipe, seed=0)
+    held = sample_metrics(predictor, judge, run, HELD_OUT_PAIRS, recipe["eval_per_heldout_pair"], recipe,
                           seed=10_000)
+    ref = sample_metrics(predictor, judge, reference, SEEN_PAIRS, recipe["reference_per_seen_pair"], recipe,
+                         seed=20_000)
     # the judge's own ceiling: real renders of the val split at the model's size
     real_images, real_ids = make_objects(dict(recipe, val=seen["samples"]), "val")
     real_shape = float(np.mean(judge.shapes(real_images) == real_ids % len(SHAPES)))
@@ -241,26 +264,25 @@ def _finish(model, result, recipe, argv, out, judge, wall_so_far) -> dict:
         "train_command": ("python " + SCRIPT + (" " + shlex.join(kept) if kept else "")).strip(),
         "data": {"generator": "training_scripts.train_diffusion.make_objects (models.shapeworld.render_single)",
                  "sizes": list(recipe["sizes"]), "max_rotation_degrees": recipe["max_rotation"],
-                 "backgrounds": "flat, gradient, noise (ShapeWorld's draw)",
+                 "backgrounds": list(recipe["backgrounds"]),
                  "generator_version": GENERATOR_VERSION, "seed": recipe["seed"], "split": "train",
                  "train": recipe["train"], "val": recipe["val"], "image_size": recipe["image_size"],
                  "pairs": "the 40 seen colour-shape pairs; held_out_pairs never trained",
                  "held_out_pairs": sorted(f"{c} {s}" for c, s in HELD_OUT_PAIRS)},
         "metrics": {
-            "protocol": (f"{recipe['eval_sampler'].upper()} {recipe['eval_steps']} steps, eta {recipe['eval_eta']:g}, "
-                         f"guidance {recipe['guidance']}; {recipe['eval_per_seen_pair']} samples per "
-                         f"seen pair, {recipe['eval_per_heldout_pair']} per held-out pair; shape = "
-                         "studio CNN (cnn-shapeworld) on the picture upsampled bicubically to 64 px, "
+            "protocol": (f"{_run_name(run)}, guidance {recipe['guidance']} (the diffusion tab's defaults); "
+                         f"{recipe['eval_per_seen_pair']} samples per seen pair, {recipe['eval_per_heldout_pair']} "
+                         "per held-out pair; shape = studio CNN (cnn-shapeworld) on the picture upsampled "
+                         "bicubically to 64 px, second judge = studio ViT (vit-shapeworld) the same way, "
                          "colour = the palette colour most pixels are near"),
-            "sampler": recipe["eval_sampler"], "steps": recipe["eval_steps"], "guidance": recipe["guidance"],
-            "eta": recipe["eval_eta"],
-            "shape_accuracy": seen["shape_accuracy"], "colour_accuracy": seen["colour_accuracy"],
-            "both_accuracy": seen["both_accuracy"], "samples": seen["samples"],
-            "heldout_pairs_shape_accuracy": held["shape_accuracy"],
-            "heldout_pairs_colour_accuracy": held["colour_accuracy"],
-            "heldout_pairs_both_accuracy": held["both_accuracy"], "heldout_samples": held["samples"],
+            "sampler": run.sampler, "steps": run.steps, "guidance": recipe["guidance"], "eta": run.eta,
+            **_judged(seen),
+            **{f"heldout_pairs_{k}": v for k, v in _judged(held).items() if k != "samples"},
+            "heldout_samples": held["samples"],
+            "reference": {"sampler": reference.sampler, "steps": reference.steps, "eta": reference.eta,
+                          **_judged(ref)},
             "judge_on_real_renders_shape_accuracy": real_shape,
-            "sampling_seconds": round(seen["wall_s"] + held["wall_s"], 1),
+            "sampling_seconds": round(seen["wall_s"] + held["wall_s"] + ref["wall_s"], 1),
         },
         "training": {
             **{k: recipe[k] for k in TRAINING_KEYS},
@@ -274,11 +296,24 @@ def _finish(model, result, recipe, argv, out, judge, wall_so_far) -> dict:
         "device": f"cpu ({torch.get_num_threads()} threads)",
     }
     folder = save_checkpoint(state, card, out)
-    print(f"{MODEL_ID}: shape accuracy {seen['shape_accuracy']:.4f} (seen pairs, {seen['samples']} "
-          f"samples), held-out pairs {held['shape_accuracy']:.4f}, colour {seen['colour_accuracy']:.4f}; "
+    print(f"{MODEL_ID}: {_run_name(run)}: shape accuracy {seen['shape_accuracy']:.4f} (seen pairs, "
+          f"{seen['samples']} samples; ViT judge {seen['second_judge_shape_accuracy']:.4f}), held-out pairs "
+          f"{held['shape_accuracy']:.4f}, colour {seen['colour_accuracy']:.4f}; {_run_name(reference)}: "
+          f"{ref['shape_accuracy']:.4f}; "
           f"judge on real renders {real_shape:.4f}; train {result.seconds:.0f} s + eval "
           f"{eval_seconds:.0f} s -> {folder}", flush=True)
     return {"card": card, "checkpoint_dir": folder, "result": result}
+
+
+def _run_name(run) -> str:
+    eta = f", eta {run.eta:g}" if run.eta else ""
+    return f"{run.sampler.upper()} {run.steps} steps{eta}"
+
+
+def _judged(scores: dict) -> dict:
+    """The card's rounded copy of judged_accuracy's scores (wall time left out)."""
+    keys = ("shape_accuracy", "colour_accuracy", "both_accuracy", "second_judge_shape_accuracy", "judges_agree")
+    return {**{k: round(scores[k], 4) for k in keys}, "samples": scores["samples"]}
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ def whole_run_spec(predictor, sample=None) -> BenchSpec:
 # steps x sampler -> wall time and judged accuracy: `python -m models.diffusion.bench`
 # (sampler, steps, eta): eta is DDIM's noise knob (0 deterministic, 1 as noisy as DDPM), 0 for the others
 TABLE_GRID = (("ddpm", 1000, 0.0), ("ddpm", 100, 0.0), ("ddpm", 25, 0.0), ("ddim", 50, 0.0), ("ddim", 50, 1.0),
-              ("ddim", 25, 0.0), ("ddim", 25, 1.0), ("ddim", 10, 0.0), ("dpm++", 25, 0.0), ("dpm++", 10, 0.0),
+              ("ddim", 25, 0.0), ("ddim", 25, 1.0), ("ddim", 10, 0.0), ("dpm++", 25, 0.0), ("dpm++", 20, 0.0),
+              ("dpm++", 10, 0.0),
               ("euler", 50, 0.0), ("euler", 25, 0.0), ("euler", 10, 0.0))
 
 
@@ -173,6 +174,48 @@ def format_sampler_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+GRID_CELL, GRID_SCALE, GRID_HEADER = 2, 3, 18     # samples per pair, upscaling, label band (px)
+HELD_OUT_PANEL = (60, 60, 60)
+
+
+def sample_grid(predictor, judge, seed: int = 0, per_pair: int = GRID_CELL):
+    """A PIL picture of the tab's default run (card guidance): one row per colour, one column per
+    shape, ``per_pair`` samples per pair. A green frame: the studio CNN names the asked shape; red:
+    it does not. Held-out pairs (never trained) sit on a grey panel."""
+    from PIL import Image, ImageDraw
+
+    from models.diffusion.modeling import class_id
+    from models.diffusion.schedulers import DEFAULT_RUN
+    from models.shapeworld import COLOUR_NAMES, HELD_OUT_PAIRS, SHAPES
+    pairs = [(c, s) for c in COLOUR_NAMES for s in SHAPES]
+    ids = [class_id(s, c) for c, s in pairs for _ in range(per_pair)]
+    images = np.concatenate([predictor.generate(ids[i:i + 64], DEFAULT_RUN.sampler, DEFAULT_RUN.steps,
+                                                eta=DEFAULT_RUN.eta, seed=seed + i).images
+                             for i in range(0, len(ids), 64)])
+    right = judge.shapes(images) == np.asarray(ids) % len(SHAPES)
+    tile = images.shape[1] * GRID_SCALE + 4
+    cell_w, pad = tile * per_pair + 6, 70
+    height = GRID_HEADER + tile * len(COLOUR_NAMES) + 4
+    grid = Image.new("RGB", (pad + cell_w * len(SHAPES), height + GRID_HEADER), "white")
+    draw = ImageDraw.Draw(grid)
+    for j, shape in enumerate(SHAPES):
+        draw.text((pad + j * cell_w + 4, 3), shape, fill="black")
+    for k, ((colour, shape), picture) in enumerate(zip([p for p in pairs for _ in range(per_pair)], images)):
+        row, col, sub = COLOUR_NAMES.index(colour), SHAPES.index(shape), k % per_pair
+        x, y = pad + col * cell_w + 2 + sub * tile, GRID_HEADER + row * tile
+        if sub == 0 and (colour, shape) in HELD_OUT_PAIRS:
+            draw.rectangle([x - 2, y - 1, x + cell_w - 3, y + tile], fill=HELD_OUT_PANEL)
+        draw.rectangle([x, y, x + tile - 3, y + tile - 3], outline=(0, 150, 0) if right[k] else (210, 0, 0), width=2)
+        up = Image.fromarray(picture).resize((tile - 6, tile - 6), Image.NEAREST)
+        grid.paste(up, (x + 2, y + 2))
+        if col == 0 and sub == 0:
+            draw.text((4, y + tile // 2 - 6), colour, fill="black")
+    draw.text((4, height + 2), f"{DEFAULT_RUN.sampler.upper()} {DEFAULT_RUN.steps} steps, guidance "
+              f"{predictor.default_guidance():g}, seed {seed}. Frame: green = the studio CNN names the asked shape, "
+              "red = it does not. Dark panel: a held-out pair, never trained.", fill="black")
+    return grid
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
@@ -188,10 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guidance", default=None,
                         help="comma-separated guidance scales: the card's sampler at each instead of the sampler grid")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--grid", type=Path, default=None,
+                        help="write a PNG of samples at the tab's defaults (rows colours, columns shapes) and stop")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    if args.grid:
+        sample_grid(DiffusionPredictor("studio"), SampleJudge()).save(args.grid)
+        print(f"wrote {args.grid}")
+        return 0
     if args.guidance:
         rows = guidance_table(DiffusionPredictor("studio"), SampleJudge(),
                               [float(g) for g in args.guidance.split(",")], args.per_pair, args.runtime)

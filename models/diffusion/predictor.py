@@ -331,45 +331,77 @@ class DiffusionPredictor(Predictor):
     # ------------------------------------------------------------------ quality
     def judged_accuracy(self, judge: SampleJudge, class_ids: list[int], sampler: str = "ddim",
                         steps: int = 50, guidance: float | None = None, seed: int = 0,
-                        batch: int = 128, runtime: str = "eager", eta: float = 0.0) -> dict:
+                        batch: int = 128, runtime: str = "eager", eta: float = 0.0,
+                        second_judge: bool = False) -> dict:
         """Generate one picture per class id (in batches; batch k uses seed + k) and let the judge
-        score them: shape, colour and both right, as fractions."""
-        shapes, colours, wall = [], [], 0.0
+        score them: shape, colour and both right, as fractions. ``second_judge``: also the
+        studio ViT's shape accuracy and how often the two judges name the same shape."""
+        from models.shapeworld import SHAPES
+        shapes, second, colours, wall = [], [], [], 0.0
         for k, start in enumerate(range(0, len(class_ids), batch)):
             done = self.generate(class_ids[start:start + batch], sampler, steps, guidance, eta,
                                  seed + k, runtime)
             shapes.append(judge.shapes(done.images))
             colours.append(judge.colours(done.images))
+            if second_judge:
+                second.append(judge.second_shapes(done.images))
             wall += done.wall_ms
-        return judge.score(np.concatenate(shapes), np.concatenate(colours), class_ids) | {
-            "samples": len(class_ids), "wall_s": wall / 1000}
+        shapes = np.concatenate(shapes)
+        out = judge.score(shapes, np.concatenate(colours), class_ids) | {"samples": len(class_ids),
+                                                                          "wall_s": wall / 1000}
+        if second_judge:
+            second = np.concatenate(second)
+            out |= {"second_judge_shape_accuracy": float(np.mean(second == np.asarray(class_ids) % len(SHAPES))),
+                    "judges_agree": float(np.mean(second == shapes))}
+        return out
 
 
 SAMPLERS_BY_CLASS = {info.class_name: key for key, info in SAMPLERS.items()}
 
 
+@torch.no_grad()
+def _classify(logits_of, images: np.ndarray, size: int, mean, std, batch: int) -> np.ndarray:
+    """A classifier's argmax over (N, H, W, 3) uint8 pictures, upsampled bicubically to ``size``."""
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (mean, std))
+    out = []
+    for start in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch])).permute(0, 3, 1, 2).float() / 255
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
+        out.append(logits_of((x - mean) / std).argmax(1))
+    return torch.cat(out).numpy()
+
+
 class SampleJudge:
     """Names what a generated picture shows: the studio CNN its shape (8 classes, 64 px input,
     pictures upsampled bicubically), the ShapeWorld palette its colour. ``cnn``: a studio
-    CNNPredictor already loaded (the diffusion tab's), else one is loaded here."""
+    CNNPredictor already loaded (the diffusion tab's), else one is loaded here.
+
+    ``second_shapes`` asks an independent judge, the studio ViT (another architecture, trained
+    on its own), the same question: where the two disagree, the judge is as likely to be wrong
+    as the picture."""
 
     def __init__(self, checkpoint_root: str | Path | None = None, cnn=None):
         from models.cnn.predictor import CNNPredictor
+        self.checkpoint_root = checkpoint_root
         self.cnn = cnn if cnn is not None else CNNPredictor("studio", checkpoint_root=checkpoint_root)
+        self._vit = None
 
-    @torch.no_grad()
     def shapes(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
-        """(N, H, W, 3) uint8 -> (N,) index into ``models.shapeworld.SHAPES``."""
-        size = self.cnn.image_size
-        mean = torch.tensor(self.cnn.config["mean"]).view(1, 3, 1, 1)
-        std = torch.tensor(self.cnn.config["std"]).view(1, 3, 1, 1)
-        out = []
-        for start in range(0, len(images), batch):
-            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch])).permute(0, 3, 1, 2).float() / 255
-            if x.shape[-1] != size:
-                x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
-            out.append(self.cnn.model((x - mean) / std).argmax(1))
-        return torch.cat(out).numpy()
+        """(N, H, W, 3) uint8 -> (N,) index into ``models.shapeworld.SHAPES``, by the studio CNN."""
+        return _classify(lambda x: self.cnn.model(x), images, self.cnn.image_size, self.cnn.config["mean"],
+                         self.cnn.config["std"], batch)
+
+    def second_shapes(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        """The same, by the studio ViT."""
+        from models.shapeworld import SHAPES
+        if self._vit is None:
+            from models.vit.predictor import ViTPredictor
+            self._vit = ViTPredictor("studio", checkpoint_root=self.checkpoint_root)
+            if list(self._vit.class_names) != list(SHAPES):
+                raise ValueError(f"the second judge's classes {self._vit.class_names} are not ShapeWorld's shapes")
+        vit = self._vit
+        return _classify(lambda x: vit.model(pixel_values=x).logits, images, vit.image_size, *vit.norm, batch)
 
     @staticmethod
     def colours(images: np.ndarray) -> np.ndarray:

@@ -34,6 +34,21 @@ ETA_RANGE = (0.0, 1.0)        # DDIM: 0 deterministic, 1 as noisy as DDPM
 
 
 @dataclass(frozen=True)
+class SamplingRun:
+    sampler: str
+    steps: int
+    eta: float = 0.0
+
+
+# What the diffusion tab starts with, and what the studio card's headline numbers measure
+# (training_scripts/train_diffusion.py; tests/unit/test_diffusion_training.py checks they agree).
+# Why this one: see "diffusion.learn_defaults" in tabs/i18n_diffusion.py.
+DEFAULT_RUN = SamplingRun("dpm++", 20)
+# The classic reference the card also reports (the floor: DDIM 50 >= 0.80).
+REFERENCE_RUN = SamplingRun("ddim", 50, 1.0)
+
+
+@dataclass(frozen=True)
 class SamplerInfo:
     key: str
     label: str

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from models.diffusion.schedulers import DEFAULT_RUN, SAMPLERS
+
 pytestmark = pytest.mark.ui
 
 WATCH = """() => {
@@ -32,7 +34,7 @@ def test_sample_streams_steps_then_final_pictures_and_timeline(page, studio_url)
     seen = page.evaluate("window.__steps")
     indices = {int(m.group(1)) for s in seen for m in [re.search(r"Step (\d+)/30", s)] if m}
     assert len(indices) >= 2, seen[:5]                  # several steps reached the page before the end
-    expect(status).to_contain_text("DDIM, 30 steps")
+    expect(status).to_contain_text(f"{SAMPLERS[DEFAULT_RUN.sampler].label}, 30 steps")    # the tab's default sampler
     expect(status).to_contain_text("studio CNN sees the requested shape")
     for view in ("#diffusion-xt", "#diffusion-x0", "#diffusion-final"):
         expect(page.locator(f"{view} img")).to_be_visible()

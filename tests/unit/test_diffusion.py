@@ -310,3 +310,16 @@ def test_leading_spacing_starts_where_the_schedulers_comment_says():
         sched.set_timesteps(25)
         first[name] = int(round(float(sched.timesteps[0])))
     assert first == {"ddpm": 960, "ddim": 960, "euler": 960, "dpm++": 950}
+
+
+def test_sample_grid_has_a_cell_per_pair_and_marks_the_judges_verdict(tiny):
+    """docs/diffusion_samples.png's maker: one row per colour, one column per shape, each sample
+    framed green or red by the studio CNN's verdict (a random UNet: mostly red)."""
+    from models.diffusion import bench
+    from models.shapeworld import COLOUR_NAMES, SHAPES
+    grid = np.asarray(bench.sample_grid(tiny, SampleJudge(), per_pair=1))
+    tile = tiny.image_size * bench.GRID_SCALE + 4
+    assert grid.shape[0] == 2 * bench.GRID_HEADER + tile * len(COLOUR_NAMES) + 4      # + the legend
+    assert (grid == bench.HELD_OUT_PANEL).all(-1).sum() > 0                               # held-out pairs marked
+    framed = ((grid == (210, 0, 0)).all(-1) | (grid == (0, 150, 0)).all(-1)).sum()
+    assert framed >= len(COLOUR_NAMES) * len(SHAPES) * 4 * (tile - 4)     # every sample has its frame

@@ -16,7 +16,6 @@ from models.diffusion.modeling import pair_class_ids
 from training_scripts import train_diffusion
 
 RECHECK_PER_PAIR = 4        # 4 x 40 seen pairs = 160 samples (the card used 1,000)
-CHANCE = 1 / 8              # eight shapes
 
 
 def test_training_noise_is_ddpm_schedulers_add_noise():
@@ -56,9 +55,11 @@ def test_quick_run_learns_and_writes_a_loadable_card(tmp_path):
     card = json.loads((out["checkpoint_dir"] / "card.json").read_text())
     assert set(CARD_KEYS) <= set(card) and card["model_id"] == "diffusion-shapeworld"
     assert card["train_command"].startswith("python training_scripts/train_diffusion.py --quick")
-    assert {"shape_accuracy", "colour_accuracy", "heldout_pairs_shape_accuracy", "guidance",
-            "judge_on_real_renders_shape_accuracy"} <= set(card["metrics"])
+    assert {"shape_accuracy", "colour_accuracy", "heldout_pairs_shape_accuracy", "guidance", "reference",
+            "second_judge_shape_accuracy", "judges_agree", "judge_on_real_renders_shape_accuracy"} <= set(card["metrics"])
     assert card["metrics"]["samples"] == 40 and card["metrics"]["heldout_samples"] == 8
+    assert card["metrics"]["reference"]["samples"] == 40 and card["metrics"]["reference"]["sampler"] == "ddim"
+    assert card["data"]["backgrounds"] == ["flat", "gradient"]
     p = DiffusionPredictor("studio", checkpoint_root=tmp_path / "ckpt")
     *steps, done = p.sample("star", "purple", n=2, sampler="euler", steps=3)
     assert len(steps) == 3 and done.images.shape == (2, 32, 32, 3)
@@ -71,23 +72,30 @@ def committed():
 
 
 def test_committed_checkpoint_keeps_its_judged_accuracy(committed):
-    """The card's protocol (DDIM 50, its eta and guidance, the studio CNN as judge) on 160 fresh
-    samples of the seen pairs, on eager (the card sampled on ONNX Runtime). Tolerance: 3 binomial
-    standard errors of this smaller sample around the card's value. The issue's goal is 0.85; the
-    30-minute CPU recipe reaches 0.775 (card): this guards the card's own claim and that the
-    model draws the asked shape far above chance."""
+    """The card's headline protocol is the diffusion tab's default run (schedulers.DEFAULT_RUN at the
+    card's guidance, the studio CNN as judge); it meets the issue's goals as the card states them,
+    and keeps them on 160 fresh samples on eager (the card sampled on ONNX Runtime). Tolerance: 3
+    binomial standard errors of this smaller sample around the card's value."""
+    from models.diffusion.schedulers import DEFAULT_RUN, REFERENCE_RUN
     from models.shapeworld import SEEN_PAIRS
     predictor, judge = committed
     card = predictor.card
-    m = card["metrics"]
+    m, ref = card["metrics"], card["metrics"]["reference"]
     assert card["train_command"] == "python training_scripts/train_diffusion.py"
-    assert m["samples"] == 1000 and m["steps"] == 50 and m["sampler"] == "ddim" and m["eta"] == 1.0
+    assert (m["sampler"], m["steps"], m["eta"], m["samples"]) == (DEFAULT_RUN.sampler, DEFAULT_RUN.steps,
+                                                                   DEFAULT_RUN.eta, 1000)
+    assert (ref["sampler"], ref["steps"], ref["eta"]) == (REFERENCE_RUN.sampler, REFERENCE_RUN.steps, REFERENCE_RUN.eta)
+    # the goals (issue 22): tab defaults >= 0.85, DDIM 50 >= 0.80, colour >= 0.90
+    assert m["shape_accuracy"] >= 0.85 and ref["shape_accuracy"] >= 0.80 and m["colour_accuracy"] >= 0.90
+    # issue 22 asks 0.75 of the held-out pairs; this model reaches 0.685 (blue hexagons come out as noise, orange
+    # hearts as blobs): this guards what it reaches, not the goal
+    assert m["heldout_pairs_shape_accuracy"] >= 0.65
     ids = pair_class_ids(SEEN_PAIRS, RECHECK_PER_PAIR)
-    got = predictor.judged_accuracy(judge, ids, m["sampler"], m["steps"], m["guidance"], seed=777, eta=m["eta"])
-    p, q = m["shape_accuracy"], m["colour_accuracy"]
-    tol = 3 * math.sqrt(p * (1 - p) / len(ids))
-    print(f"re-measured on {len(ids)} samples: shape {got['shape_accuracy']:.3f} (card {p:.3f}, "
-          f"tolerance {tol:.3f}), colour {got['colour_accuracy']:.3f} (card {q:.3f})")
-    assert abs(got["shape_accuracy"] - p) <= tol
-    assert abs(got["colour_accuracy"] - q) <= 3 * math.sqrt(q * (1 - q) / len(ids))
-    assert p >= 0.7 and got["shape_accuracy"] >= 4 * CHANCE
+    got = predictor.judged_accuracy(judge, ids, m["sampler"], m["steps"], m["guidance"], seed=777, eta=m["eta"],
+                                    second_judge=True)
+    print(f"re-measured on {len(ids)} samples: shape {got['shape_accuracy']:.3f} (card {m['shape_accuracy']:.3f}), "
+          f"ViT judge {got['second_judge_shape_accuracy']:.3f} (card {m['second_judge_shape_accuracy']:.3f}), "
+          f"colour {got['colour_accuracy']:.3f} (card {m['colour_accuracy']:.3f})")
+    for key in ("shape_accuracy", "colour_accuracy", "second_judge_shape_accuracy"):
+        p = m[key]
+        assert abs(got[key] - p) <= 3 * math.sqrt(p * (1 - p) / len(ids)), key

@@ -29,7 +29,9 @@ ALTERED = {
                        "architecture.num_attention_heads": 9},
     "sam-shapeworld": {"architecture.image_size": 384, "architecture.parameters": 7_654_321, "train_seconds": 4321},
     "diffusion-shapeworld": {"architecture.unet.sample_size": 48, "metrics.shape_accuracy": 0.111,
-                             "metrics.heldout_pairs_both_accuracy": 0.222, "train_seconds": 3333},
+                             "metrics.heldout_pairs_both_accuracy": 0.222, "train_seconds": 3333,
+                             "metrics.second_judge_shape_accuracy": 0.333, "metrics.reference.shape_accuracy": 0.444,
+                             "metrics.steps": 17},
     "yolo-shapeworld": {"metrics.heldout_map50": 0.4321},
 }
 # (string key, what it must now say)
@@ -40,7 +42,8 @@ EXPECTED = [
     ("sam.learn", "384 px for the studio model"), ("sam.learn", "24×24"), ("sam.learn", "7.7 M parameters"),
     ("sam.learn", "72 minutes"),
     ("diffusion.learn", "48×48"), ("diffusion.learn", "down to 12×12"), ("diffusion.learn", "11.1 %"),
-    ("diffusion.learn", "22.2 %"), ("diffusion.learn", "56 minutes"),
+    ("diffusion.learn", "22.2 %"), ("diffusion.learn", "56 minutes"), ("diffusion.learn", "33.3 %"),
+    ("diffusion.learn", "44.4 %"), ("diffusion.learn", "17 steps"),
     ("yolo.learn", "0.432"),
 ]
 
