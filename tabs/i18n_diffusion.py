@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from models import limits
+from models.diffusion.schedulers import SAMPLERS
 from tabs.facts import metric, minutes, num, pct
 
 _CARD = "diffusion-shapeworld"      # the numbers below are its card's
-_SAMPLERS = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++": "DPM-Solver++", "euler": "Euler"}
-
-
 def _run(*keys: str) -> tuple[str, str]:
     """The card's sampling run at ``metrics.<keys>`` in words (English, Chinese): "DDIM 50 steps, eta 1"."""
     sampler = metric(_CARD, "metrics", *keys, "sampler")
-    name = _SAMPLERS.get(sampler, str(sampler).upper() if sampler else "—")
+    name = SAMPLERS[sampler].label if sampler in SAMPLERS else str(sampler or "—").upper()
     steps, eta = num(_CARD, "metrics", *keys, "steps"), metric(_CARD, "metrics", *keys, "eta")
     return (f"{name} {steps} steps" + (f", eta {eta:g}" if eta else ""),
             f"{name} {steps} 步" + (f"、eta {eta:g}" if eta else ""))

@@ -181,7 +181,7 @@ HELD_OUT_PANEL = (60, 60, 60)
 def sample_grid(predictor, judge, seed: int = 0, per_pair: int = GRID_CELL):
     """A PIL picture of the tab's default run (card guidance): one row per colour, one column per
     shape, ``per_pair`` samples per pair. A green frame: the studio CNN names the asked shape; red:
-    it does not. Held-out pairs (never trained) sit on a grey panel."""
+    it does not. Held-out pairs (never trained) sit on a dark panel (HELD_OUT_PANEL)."""
     from PIL import Image, ImageDraw
 
     from models.diffusion.modeling import class_id

@@ -42,7 +42,7 @@ class SamplingRun:
 
 # What the diffusion tab starts with, and what the studio card's headline numbers measure
 # (training_scripts/train_diffusion.py; tests/unit/test_diffusion_training.py checks they agree).
-# Why this one: see "diffusion.learn_defaults" in tabs/i18n_diffusion.py.
+# Why this one: the "Where to start" part of "diffusion.learn" in tabs/i18n_diffusion.py.
 DEFAULT_RUN = SamplingRun("dpm++", 20)
 # The classic reference the card also reports (the floor: DDIM 50 >= 0.80).
 REFERENCE_RUN = SamplingRun("ddim", 50, 1.0)
