@@ -40,6 +40,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 from models.files import atomic_writer
+from models.training.optim import adamw, cosine_with_warmup  # noqa: F401  (shared with the Training lab)
 
 LAST_STATE = "last.pt"     # resume state inside run_dir
 STATE_FORMAT = 1           # bump when the layout of last.pt changes
@@ -169,38 +170,6 @@ class TrainConfig:
             raise ValueError("weight_decay and clip_grad_norm must be >= 0")
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
-
-
-def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                       min_lr_ratio: float = 0.05) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the optimizer's lr over ``warmup_steps``, then cosine down to
-    ``min_lr_ratio·lr`` at ``total_steps``. Call ``scheduler.step()`` once per optimizer step.
-    """
-    if not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be an integer >= 1, got {total_steps!r}")
-    if not isinstance(warmup_steps, int) or not 0 <= warmup_steps < total_steps:
-        raise ValueError(f"warmup_steps must be an integer in [0, total_steps={total_steps}), "
-                         f"got {warmup_steps!r}")
-    if not 0 <= min_lr_ratio <= 1:
-        raise ValueError(f"min_lr_ratio is a fraction in [0, 1], got {min_lr_ratio!r}")
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            # (step + 1): the first step already learns; the last warm-up step is at full lr
-            return (step + 1) / warmup_steps
-        progress = min((step - warmup_steps) / max(total_steps - warmup_steps, 1), 1.0)
-        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW that decays only matrices and conv kernels (ndim >= 2), as nanoGPT does: decaying
-    biases and norm scales pulls them to 0 without regularising anything."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
 def with_overrides(recipe: dict, **flags) -> dict:

@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from models.checkpoints import REPO_ROOT, save_checkpoint
+from models.training.augment import augment
 from training_scripts.common import (TrainConfig, TrainResult, Trainer, add_common_args,
                                      cleanup_distributed, seed_everything, setup_distributed)
 
@@ -100,55 +101,6 @@ def normalise(images: torch.Tensor, config: dict) -> torch.Tensor:
     mean = torch.tensor(config["mean"], device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(config["std"], device=x.device).view(1, -1, 1, 1)
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
-
-
-def augment(x: torch.Tensor, colour_p: float, grey_p: float, rot90_p: float = 0.0,
-            max_shift: int = 0) -> torch.Tensor:
-    """Per-image random flip, RGB-channel shuffle, greyscale, quarter turn and shift of
-    (N, 3, H, W) floats in [0, 1].
-
-    Flip: shapes are drawn at random rotations already, a mirror adds the other handedness.
-    Channel shuffle and greyscale: training never shows e.g. a purple star, so a net could
-    learn "purple means not a star". Shuffling channels turns purple into other hues on the
-    fly, so colour carries no shape information and the net has to read the outline.
-    Quarter turns and shifts (both off unless asked): a patch-based net sees a shape cut into
-    a different set of patches, which it otherwise has to learn from more images.
-    """
-    n = x.shape[0]
-    flip = torch.rand(n, device=x.device) < 0.5
-    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-    if colour_p > 0:
-        perms = torch.rand(n, 3, device=x.device).argsort(1)   # one random permutation per image
-        keep = torch.rand(n, device=x.device) >= colour_p
-        perms[keep] = torch.arange(3, device=x.device)
-        x = torch.gather(x, 1, perms.view(n, 3, 1, 1).expand_as(x))
-    if grey_p > 0:
-        luma = [0.299, 0.587, 0.114]   # ITU-R BT.601 weights of R, G, B
-        weights = torch.tensor(luma, device=x.device).view(1, 3, 1, 1)
-        grey = (x * weights).sum(1, keepdim=True).expand_as(x)
-        x = torch.where((torch.rand(n, device=x.device) < grey_p).view(-1, 1, 1, 1), grey, x)
-    if rot90_p > 0:
-        # a quarter turn of the whole batch, taken only by the chosen images (square images)
-        turns = torch.where(torch.rand(n, device=x.device) < rot90_p,
-                            torch.randint(1, 4, (n,), device=x.device), 0)
-        for k in (1, 2, 3):
-            x = torch.where((turns == k).view(-1, 1, 1, 1), x.rot90(k, (2, 3)), x)
-    if max_shift > 0:
-        x = _shift(x, max_shift)
-    return x
-
-
-def _shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
-    """Move each image by up to ``max_shift`` px each way, filling the edge by replication
-    (ShapeWorld backgrounds are flat, gradients or noise: a replicated edge looks like them)."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (max_shift,) * 4, mode="replicate")
-    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n), device=x.device)
-    rows = (dy.view(n, 1) + torch.arange(h, device=x.device)).view(n, 1, h, 1)
-    cols = (dx.view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, 1, w)
-    batch = torch.arange(n, device=x.device).view(n, 1, 1, 1)
-    channel = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
-    return padded[batch, channel, rows, cols]
 
 
 # --------------------------------------------------------------------------- loss, metrics

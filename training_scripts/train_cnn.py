@@ -22,7 +22,7 @@ from torch import nn
 from models.cnn.modeling import STUDIO_CNN_CONFIG, build_cnn
 from training_scripts import shapeworld_classifier
 from training_scripts.shapeworld_classifier import ClassifierRun, ShapeWorldClassifier
-from training_scripts.shapeworld_classifier import augment  # noqa: F401  (part of this recipe's API)
+from models.training.augment import augment  # noqa: F401  (part of this recipe's API)
 
 MODEL_ID = "cnn-shapeworld"
 SCRIPT = "training_scripts/train_cnn.py"

@@ -11,6 +11,7 @@ import torch
 
 from models import shapeworld
 from models.checkpoints import CARD_KEYS, load_state_dict
+from models.training import augment
 from models.vit.modeling import STUDIO_VIT_CONFIG, build_vit
 from training_scripts import shapeworld_classifier as classifier
 from training_scripts import train_vit
@@ -75,12 +76,12 @@ def test_resume_continues_at_the_next_epoch(quick, tmp_path):
 
 def test_quarter_turns_and_shifts_keep_the_image():
     x = torch.rand(32, 3, 16, 16)
-    turned = classifier.augment(x, colour_p=0.0, grey_p=0.0, rot90_p=1.0)
+    turned = augment.augment(x, colour_p=0.0, grey_p=0.0, rot90_p=1.0)
     # every image is a flip and/or a quarter turn of its source: same pixels, other places
     flat = lambda t: t.reshape(32, -1).sort(1).values
     assert torch.equal(flat(turned), flat(x))
     assert not torch.equal(turned, x) and not torch.equal(turned, x.flip(3))
-    shifted = classifier._shift(x, max_shift=2)
+    shifted = augment._shift(x, max_shift=2)
     assert shifted.shape == x.shape
     # an interior 12 x 12 window of each source shows up unchanged somewhere in its shifted copy
     for src, out in zip(x, shifted):
