@@ -59,6 +59,9 @@ FULL = dict(
     # shape much later: the budget buys updates, so a small batch
     epochs=12, batch_size=32, lr=2e-3, weight_decay=0.0, warmup_frac=0.02,
     p_uncond=0.1,              # share of pictures trained without their condition (CFG)
+    # (Dropping the shape alone and the colour alone, 10 % each, so that each half of the condition is
+    # learnt on its own, was tried for the held-out pairs: 12 epochs gave 0.851 seen / 0.610 held-out
+    # against this recipe's 0.916 / 0.685, DPM-Solver++ 20 at guidance 2.5.)
     min_snr_gamma=5.0,         # loss weighting (snr_weights); 5 is the paper's choice
     # The card's headline sampling = the diffusion tab's default (schedulers.DEFAULT_RUN) at this
     # guidance, 25 samples per pair (1,000 seen, 200 held-out); the reference run
@@ -83,8 +86,9 @@ def make_objects(recipe: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, S, S, 3) uint8, class ids (N,)) of ``recipe[split]`` single objects.
 
     ShapeWorld's own renderer (``render_single``: jittered palette colours, flat / gradient /
-    noise backgrounds, anti-aliased outlines) with the recipe's narrower draw: sizes
-    ``recipe["sizes"]`` only, rotation within ±``recipe["max_rotation"]`` degrees of upright.
+    noise backgrounds, anti-aliased outlines) with the recipe's narrower draw
+    (``shapeworld.draw_objects``): sizes ``recipe["sizes"]`` only, rotation within
+    ±``recipe["max_rotation"]`` degrees of upright.
     Why narrower than the classifier's data: at 32 px a small star is ~10 px across, and a
     0.7 M-parameter UNet trained for 25 CPU minutes has to spend its capacity on every rotation
     of every outline; scouts of 1,200 steps drew the asked shape 25 % of the time on the full
@@ -93,25 +97,9 @@ def make_objects(recipe: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
     denoiser can predict (it is noise), and drawing it costs the small UNet capacity that the
     outline needs. Sample i depends on (seed, split, i) only; train draws the seen pairs, val too
     (another stream)."""
-    from models.shapeworld import (COLOUR_NAMES, EDGE_MARGIN, SHAPES, SIZES, SPLITS, ObjectSpec, pairs_for_split,
-                                   render_single)
-    n, size, seed = recipe[split], recipe["image_size"], recipe["seed"]
-    pairs = pairs_for_split(split)
-    images = np.empty((n, size, size, 3), np.uint8)
-    ids = np.empty(n, np.int64)
-    for i in range(n):
-        rng = np.random.default_rng([seed, SPLITS.index(split), 0xD1FF, i])
-        colour, shape = pairs[rng.integers(len(pairs))]
-        size_name = recipe["sizes"][rng.integers(len(recipe["sizes"]))]
-        radius = rng.uniform(*SIZES[size_name]) * size
-        low = radius + EDGE_MARGIN * size
-        cx, cy = rng.uniform(low, size - low, 2)
-        rotation = float(rng.uniform(-recipe["max_rotation"], recipe["max_rotation"])) % 360
-        spec = ObjectSpec(shape, colour, size_name, float(cx), float(cy), float(radius), rotation)
-        background = recipe["backgrounds"][rng.integers(len(recipe["backgrounds"]))]
-        images[i], _, _ = render_single(spec, rng, size, background=background)
-        ids[i] = COLOUR_NAMES.index(colour) * len(SHAPES) + SHAPES.index(shape)
-    return images, ids
+    from models.shapeworld import draw_objects
+    return draw_objects(recipe[split], recipe["seed"], split, recipe["image_size"], tuple(recipe["sizes"]),
+                        recipe["max_rotation"], tuple(recipe["backgrounds"]))
 
 
 def to_model_space(images_uint8: torch.Tensor) -> torch.Tensor:
