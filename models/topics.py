@@ -93,6 +93,7 @@ GPT = Model("gpt", GPT_SOURCES, load_gpt, examples=examples.prompt_examples, gra
 
 # ---------------------------------------------------------------------------- topics (tabs)
 STUDIO_TOPICS: tuple[Topic, ...] = (
+    Topic("training"),       # week 1, how a network learns: trains its own small networks live
     Topic("cnn", (CNN,)),
     Topic("attention", (VIT, GPT_ATTENTION)),
     Topic("yolo", (YOLO,)),

@@ -303,9 +303,11 @@ panel times two of them on your image and checks they agree (max abs error, cosi
                             "（温度、top-k 和 top-p 只在采样时起作用）"),
     "gpt.learn": (
         """**Tokens.** The model reads and writes *tokens*: pieces of words from a byte-level BPE vocabulary
-(4,096 for the studio model, 50,257 for GPT-2). A space usually belongs to the next token (`␣love`); in the
+(5,120 for the studio model, 50,257 for GPT-2). A space usually belongs to the next token (`␣love`); in the
 studio model so do line breaks (`↵But`, `↵↵J`): a blank line is chosen together with what follows it, so
-greedy decoding cannot fall into writing nothing but empty lines.
+greedy decoding cannot fall into writing nothing but empty lines. About a thousand of the studio model's
+tokens are whole speaker names (`↵↵KING␣RICHARD`): a name is one choice, not pieces the model could glue
+into a name no play has.
 
 **One step.** Given the text so far, the model outputs a score (logit) for every token in the vocabulary;
 softmax turns scores into probabilities. The controls reshape that distribution before a token is picked:
@@ -332,9 +334,10 @@ reports the first token that differs, if any).
 2. Sampling: open the plot below and move temperature, top-k and top-p: watch how many tokens can still be picked.
 3. Click a red (unlikely) token: what else did the model consider?
 4. Generate 256 tokens with the KV cache on, then off: compare tokens/s.""",
-        """**词元。** 模型读写的是*词元*（token）：来自字节级 BPE 词表的词片段（工作室模型 4,096 个，GPT-2 有 50,257 个）。
+        """**词元。** 模型读写的是*词元*（token）：来自字节级 BPE 词表的词片段（工作室模型 5,120 个，GPT-2 有 50,257 个）。
 空格通常属于后一个词元（`␣love`）；在工作室模型中换行也是如此（`↵But`、`↵↵J`）：空行与其后的内容一起被选出，
-所以 greedy 解码不会陷入只写空行。
+所以 greedy 解码不会陷入只写空行。工作室模型约有一千个词元是完整的角色名（`↵↵KING␣RICHARD`）：
+名字是一次选择，而不是可能被拼成任何剧本里都没有的名字的碎片。
 
 **一步。** 给定已有文本，模型为词表中每个词元输出一个分数（logit）；softmax 把分数变成概率。控制项在选词之前改变这个分布：
 
@@ -364,6 +367,7 @@ from tabs.i18n_diffusion import DIFFUSION_STRINGS  # noqa: E402
 from tabs.i18n_lab import LAB_STRINGS  # noqa: E402
 from tabs.i18n_limits import LIMIT_STRINGS  # noqa: E402
 from tabs.i18n_sam import SAM_STRINGS  # noqa: E402
+from tabs.i18n_training import TRAINING_STRINGS  # noqa: E402
 from tabs.i18n_yolo import YOLO_STRINGS  # noqa: E402
 
 STRINGS.update(ATTENTION_STRINGS)
@@ -373,6 +377,7 @@ STRINGS.update(SAM_STRINGS)
 STRINGS.update(DIFFUSION_STRINGS)
 STRINGS.update(LAB_STRINGS)
 STRINGS.update(LIMIT_STRINGS)
+STRINGS.update(TRAINING_STRINGS)
 
 
 def i18n() -> gr.I18n:

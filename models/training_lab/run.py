@@ -29,7 +29,7 @@ from models.training_lab.settings import LABEL_SMOOTHING, MAX_RUN_SECONDS, MOMEN
 YIELD_EVERY_S = 0.4          # the views update at least twice a second
 INSTRUMENT_EVERY = 5         # steps between per-layer measurements (they copy the weights)
 DIVERGED_FACTOR = 100.0      # a loss this many times the first step's has diverged
-TRAIN_EVAL_MAX = 1024        # training pictures scored at each evaluation (the first ones)
+TRAIN_EVAL_MAX = 512         # training pictures scored at each evaluation (the first ones)
 MISCLASSIFIED_MAX = 24
 SATURATED = 0.98             # a sigmoid above this (or below 1 - this), a tanh beyond ±this
 
@@ -68,6 +68,9 @@ class LabRun:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         torch.manual_seed(s.seed)
         self.net = network.build_network(s).to(self.device)
+        # NHWC: oneDNN's convolutions at 16-32 channels run ~1.4x faster so on a CPU (measured)
+        self.memory_format = torch.channels_last if s.network == "cnn" else torch.contiguous_format
+        self.net = self.net.to(memory_format=self.memory_format)
         self.layers = network.weight_layers(self.net)
         self.layer_names = network.layer_names(self.net)
         self.parameters = network.num_parameters(self.net)
@@ -187,7 +190,7 @@ class LabRun:
         x = to_inputs(self.train_images[idx])
         if s.augment:
             x = random_augment(x, s.augment, self.generator)
-        return x, self.train_labels[idx]
+        return x.contiguous(memory_format=self.memory_format), self.train_labels[idx]
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self) -> bool:
@@ -218,7 +221,7 @@ class LabRun:
         preds, total = [], 0.0
         for i in range(0, len(labels), batch):
             with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-                logits = self.net(to_inputs(images[i:i + batch])).float()
+                logits = self.net(to_inputs(images[i:i + batch]).contiguous(memory_format=self.memory_format)).float()
             total += float(loss_value(self.settings.loss, logits, labels[i:i + batch])) * len(logits)
             preds.append(logits.argmax(1))
         pred = torch.cat(preds)

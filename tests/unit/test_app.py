@@ -25,6 +25,7 @@ PUBLIC_ENDPOINTS = {
     "/gpt_describe_model", "/gpt_generate", "/gpt_stop", "/gpt_continue_from", "/gpt_next_token_distribution",
     "/gpt_compare_runtimes",
     "/lab_run",
+    "/training_run", "/training_code",
 }
 
 

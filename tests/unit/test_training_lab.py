@@ -181,3 +181,26 @@ def test_the_exported_code_runs_and_reaches_the_labs_losses(settings):
     assert len(printed) == 2
     lab = [run.history.loss[s - 1] for s in run.history.eval_steps]
     assert printed == pytest.approx(lab, abs=1e-4)
+
+
+# --------------------------------------------------------------------------- inside a studio checkpoint
+def test_a_shipped_card_is_plotted_and_its_weights_verified(tmp_path):
+    import shutil
+
+    from models.checkpoints import CHECKPOINT_DIR, CheckpointError
+    from models.training_lab import cards
+    assert "cnn-shapeworld" in cards.studio_checkpoints()
+    card, summary = cards.card_summary("cnn-shapeworld")
+    losses, metrics = cards.history_frames(card)
+    epochs = len(card["training"]["history"])
+    assert len(losses) == epochs and set(metrics.metric) == {"accuracy"}
+    assert card["train_command"] in summary and card["sha256"] in summary
+    assert "matches the card" in cards.verify("cnn-shapeworld")
+    shutil.copytree(CHECKPOINT_DIR / "cnn-shapeworld", tmp_path / "cnn-shapeworld")
+    with open(tmp_path / "cnn-shapeworld" / "model.safetensors", "r+b") as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 0xFF]))
+    with pytest.raises(CheckpointError, match="does not match its card"):
+        cards.verify("cnn-shapeworld", tmp_path)
