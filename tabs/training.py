@@ -17,7 +17,7 @@ from tabs.kit import PRIVATE, StopFlags, api, bind, header, learn_accordion
 
 TRAIN_QUEUE = dict(concurrency_id="training", concurrency_limit=2)   # its own queue: two runs at once at most
 LR_EXPONENTS = (-5.0, 1.0)        # the learning-rate slider is log10(lr)
-PLOT = dict(height=260, x="step")
+PLOT = dict(height=280, x="step")
 # The inputs, in the order of every callback's parameters (and of load_preset's outputs)
 FIELDS = ("network", "depth", "width", "activation", "norm", "residual", "dropout", "init", "init_std", "optimizer",
           "lr", "weight_decay", "schedule", "warmup_frac", "loss", "batch_size", "train_size", "augment",
@@ -170,11 +170,13 @@ def _views(session, run, lang, final: bool = False):
     if h.val_accuracy:
         status += " · " + text("training.val_now", lang, acc=f"{h.val_accuracy[-1]:.1%}",
                                best=f"{run.best_val_accuracy:.1%}")
-    views = [status, P.loss_frame(h, words), P.accuracy_frame(h, words), P.lr_frame(h.steps, h.lr),
-             P.layer_frame(h, run.layer_names, "grad_norm", log=True),
-             P.layer_frame(h, run.layer_names, "update_ratio", log=True),
-             P.layer_frame(h, run.layer_names[:-1], "act_trouble", log=False),
-             P.compare_frame(session["runs"], session["names"]), compare_table(session, lang)]
+    frames = [P.loss_frame(h, words), P.accuracy_frame(h, words), P.lr_frame(h.steps, h.lr),
+              P.layer_frame(h, run.layer_names, "grad_norm", log=True),
+              P.layer_frame(h, run.layer_names, "update_ratio", log=True),
+              P.layer_frame(h, run.layer_names[:-1], "act_trouble", log=False),
+              P.compare_frame(session["runs"], session["names"])]
+    # an empty chart is not sent: the chart keeps what it shows until there is something to draw
+    views = [status, *(f if len(f) else gr.update() for f in frames), compare_table(session, lang)]
     if final and run.final is not None:
         f = run.final
         views += [P.confusion_picture(f.confusion, text("training.confusion_title", lang),
@@ -293,16 +295,19 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
             resume_btn = gr.Button(t("training.resume"), elem_id="training-resume")
         status = gr.Markdown(elem_id="training-status")
         with gr.Row():
-            loss_plot = gr.LinePlot(y="loss", color="curve", label=t("training.loss_plot"), elem_id="training-loss", **PLOT)
-            acc_plot = gr.LinePlot(y="accuracy", color="curve", label=t("training.accuracy_plot"), y_lim=[0, 1],
-                                   elem_id="training-accuracy", **PLOT)
+            loss_plot = gr.LinePlot(y="loss", color="curve", label=t("training.loss_plot"),
+                                    elem_id="training-loss", **PLOT)
+            acc_plot = gr.LinePlot(y="accuracy", color="curve",
+                                   label=t("training.accuracy_plot"), y_lim=[0, 1], elem_id="training-accuracy", **PLOT)
         with gr.Row():
             run_lr = gr.LinePlot(y="learning rate", label=t("training.run_lr_plot"), elem_id="training-run-lr", **PLOT)
-            grad = gr.LinePlot(y="value", color="layer", label=t("training.grad_plot"), elem_id="training-grad", **PLOT)
+            grad = gr.LinePlot(y="value", color="layer", label=t("training.grad_plot"),
+                               elem_id="training-grad", **PLOT)
         with gr.Row():
-            ratio = gr.LinePlot(y="value", color="layer", label=t("training.ratio_plot"), elem_id="training-ratio", **PLOT)
-            trouble = gr.LinePlot(y="value", color="layer", label=t("training.trouble_plot"), y_lim=[0, 1],
-                                  elem_id="training-trouble", **PLOT)
+            ratio = gr.LinePlot(y="value", color="layer", label=t("training.ratio_plot"),
+                                elem_id="training-ratio", **PLOT)
+            trouble = gr.LinePlot(y="value", color="layer", label=t("training.trouble_plot"),
+                                  y_lim=[0, 1], elem_id="training-trouble", **PLOT)
         gr.Markdown(t("training.compare_heading"))
         compare_plot = gr.LinePlot(y="validation accuracy", color="run", y_lim=[0, 1], label=t("training.compare_plot"),
                                    elem_id="training-compare", **PLOT)

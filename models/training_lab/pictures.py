@@ -13,6 +13,12 @@ from models.shapeworld import SHAPES
 CURVE_POINTS = 400        # a chart keeps at most this many points per curve (every k-th step)
 
 
+def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    """Rows -> a frame whose first two columns are float even when empty: Gradio's chart takes an
+    empty object column for a category axis and keeps that axis for the points that follow."""
+    return pd.DataFrame(rows, columns=columns).astype({columns[0]: float, columns[1]: float})
+
+
 def _thin(xs: list, *columns: list) -> tuple[list, ...]:
     step = max(1, math.ceil(len(xs) / CURVE_POINTS))
     return (xs[::step], *(c[::step] for c in columns))
@@ -28,18 +34,18 @@ def loss_frame(history, words: dict[str, str]) -> pd.DataFrame:
     rows = [(s, v, words["step_loss"]) for s, v in zip(steps, loss)]
     rows += [(s, v, words["train"]) for s, v in zip(history.eval_steps, history.train_loss)]
     rows += [(s, v, words["val"]) for s, v in zip(history.eval_steps, history.val_loss)]
-    return pd.DataFrame(rows, columns=["step", "loss", "curve"])
+    return _frame(rows, ["step", "loss", "curve"])
 
 
 def accuracy_frame(history, words: dict[str, str]) -> pd.DataFrame:
     rows = [(s, v, words["train"]) for s, v in zip(history.eval_steps, history.train_accuracy)]
     rows += [(s, v, words["val"]) for s, v in zip(history.eval_steps, history.val_accuracy)]
-    return pd.DataFrame(rows, columns=["step", "accuracy", "curve"])
+    return _frame(rows, ["step", "accuracy", "curve"])
 
 
 def lr_frame(steps: list[int], rates: list[float]) -> pd.DataFrame:
     steps, rates = _thin(steps, rates)
-    return pd.DataFrame({"step": steps, "learning rate": rates})
+    return _frame(list(zip(steps, rates)), ["step", "learning rate"])
 
 
 def layer_frame(history, names: list[str], what: str, log: bool) -> pd.DataFrame:
@@ -47,14 +53,14 @@ def layer_frame(history, names: list[str], what: str, log: bool) -> pd.DataFrame
     values = getattr(history, what)
     rows = [(step, _log10(v) if log else v, name)
             for step, row in zip(history.layer_steps, values) for name, v in zip(names, row)]
-    return pd.DataFrame(rows, columns=["step", "value", "layer"])
+    return _frame(rows, ["step", "value", "layer"])
 
 
 def compare_frame(runs: list, names: list[str]) -> pd.DataFrame:
     """Validation accuracy of every run of the session, overlaid."""
     rows = [(s, v, name) for run, name in zip(runs, names)
             for s, v in zip(run.history.eval_steps, run.history.val_accuracy)]
-    return pd.DataFrame(rows, columns=["step", "validation accuracy", "run"])
+    return _frame(rows, ["step", "validation accuracy", "run"])
 
 
 # --------------------------------------------------------------------------- pictures
