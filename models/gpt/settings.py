@@ -2,8 +2,9 @@
 at build time)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
+
+from models.checks import in_range
 
 DECODINGS = ("greedy", "sampling", "beam")
 TOP_ALTERNATIVES = 10
@@ -35,20 +36,7 @@ class GenerationSettings:
     def check(self) -> "GenerationSettings":
         if self.decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {self.decoding!r}")
-        values = {}
-        for name, (low, high) in LIMITS.items():
-            value = getattr(self, name)
-            integer = isinstance(low, int) and isinstance(high, int)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    (isinstance(value, float) and not math.isfinite(value)):
-                raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
-            if integer:
-                if float(value) != int(value):
-                    raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
-                value = int(value)
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
-            values[name] = value if integer else float(value)
+        values = {name: in_range(name, getattr(self, name), low, high) for name, (low, high) in LIMITS.items()}
         return replace(self, **values, use_cache=bool(self.use_cache))
 
 # The attention tab's text view (models/gpt/attention.py): the head view labels every token on

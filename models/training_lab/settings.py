@@ -3,8 +3,9 @@ at build time). ``LabSettings.check()`` returns the settings validated or raises
 says what to change."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
+
+from models.checks import in_range
 
 NETWORKS = ("mlp", "cnn")
 ACTIVATIONS = ("relu", "leaky_relu", "gelu", "sigmoid", "tanh")
@@ -83,7 +84,7 @@ class LabSettings:
         unknown = [a for a in augment if a not in AUGMENTATIONS]
         if unknown:
             raise ValueError(f"augmentations are {', '.join(AUGMENTATIONS)}; unknown: {', '.join(map(str, unknown))}")
-        values = {name: _in_range(name, getattr(self, name), low, high) for name, (low, high) in LIMITS.items()}
+        values = {name: in_range(name, getattr(self, name), low, high) for name, (low, high) in LIMITS.items()}
         if self.network == "cnn" and values["width"] > 128:
             raise ValueError(f"a CNN's width (channels) goes up to 128, got {values['width']}")
         return replace(self, **values, augment=tuple(a for a in AUGMENTATIONS if a in augment),
@@ -110,16 +111,3 @@ class LabSettings:
         return {f.name: (getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
                 if getattr(self, f.name) != getattr(other, f.name)}
 
-
-def _in_range(name: str, value, low, high):
-    integer = isinstance(low, int) and isinstance(high, int)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError(f"{name} must be a number between {low:g} and {high:g}, got {value!r}")
-    if integer:
-        if float(value) != int(value):
-            raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
-        value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-    return value if integer else float(value)

@@ -22,14 +22,6 @@ from models.training_lab.settings import LIMITS, LabSettings
 SMALL = LabSettings(width=8, depth=2, train_size=256, batch_size=32, steps=12, eval_every=6)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run_to_end(settings: LabSettings, **kwargs) -> LabRun:
     run = LabRun(settings, **kwargs)
     for _ in run.train():

@@ -6,18 +6,9 @@ import functools
 import statistics
 
 import pytest
-import torch
 
 from models.training_lab.presets import PRESETS
 from models.training_lab.run import LabRun
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=None)
