@@ -11,6 +11,7 @@ import gradio as gr
 from models.registry import Topic
 from models.training_lab.settings import (ACTIVATIONS, AUGMENTATIONS, FULL_TRAIN, INITS, LIMITS, LOSSES, MAX_RUNS,
                                           NETWORKS, NORMS, OPTIMIZERS, SCHEDULES, LabSettings)
+from tabs.components import SafeNumber
 from tabs.errors import user_errors
 from tabs.i18n import lang_of, t, text
 from tabs.kit import PRIVATE, StopFlags, api, bind, header, learn_accordion
@@ -251,7 +252,7 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
                 residual = gr.Checkbox(value=d.residual, label=t("training.residual"))
                 dropout = gr.Slider(*LIMITS["dropout"], value=d.dropout, step=0.05, label=t("training.dropout"))
                 init = gr.Dropdown(_choices("init", INITS), value=d.init, label=t("training.init"))
-                init_std = gr.Number(value=d.init_std, label=t("training.init_std"), minimum=LIMITS["init_std"][0],
+                init_std = SafeNumber(value=d.init_std, label=t("training.init_std"), minimum=LIMITS["init_std"][0],
                                      maximum=LIMITS["init_std"][1])
                 params = gr.Markdown(elem_id="training-params")
             with gr.Column():
@@ -273,7 +274,7 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
                 gr.Markdown(t("training.more_heading"))
                 augment = gr.CheckboxGroup(_choices("aug", AUGMENTATIONS), value=list(d.augment),
                                            label=t("training.augment"))
-                clip = gr.Number(value=d.clip_grad_norm, label=t("training.clip"), minimum=0,
+                clip = SafeNumber(value=d.clip_grad_norm, label=t("training.clip"), minimum=0,
                                  maximum=LIMITS["clip_grad_norm"][1])
                 accumulation = gr.Slider(*LIMITS["accumulation"], value=d.accumulation, step=1,
                                          label=t("training.accumulation"))
@@ -281,7 +282,7 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
                 patience = gr.Slider(*LIMITS["patience"], value=d.patience, step=1, label=t("training.patience"),
                                      info=t("training.patience_info"))
                 eval_every = gr.Slider(*LIMITS["eval_every"], value=d.eval_every, step=5, label=t("training.eval_every"))
-                seed = gr.Number(value=d.seed, precision=0, label=t("training.seed"), info=t("training.seed_info"),
+                seed = SafeNumber(value=d.seed, precision=0, label=t("training.seed"), info=t("training.seed_info"),
                                  minimum=0, maximum=LIMITS["seed"][1])
         inputs = [network, depth, width, activation, norm, residual, dropout, init, init_std, optimizer, lr,
                   weight_decay, schedule, warmup_frac, loss, batch_size, train_size, augment, clip, accumulation,
