@@ -167,7 +167,7 @@ def build(ctx: StudioContext, demo: gr.Blocks, topic: Topic) -> gr.Tab:
         header(topic.key)
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
-                image = SafeImage(label=t("cnn.input"), type="numpy", sources=["upload", "clipboard"],
+                image = SafeImage(label=t("cnn.input"), type="numpy", sources=["upload", "clipboard"], elem_id="cnn-input",
                                   height=280, image_mode="RGB")
                 with gr.Row():
                     random_btn = gr.Button(t("cnn.random"), size="sm")

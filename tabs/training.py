@@ -318,7 +318,8 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
         with gr.Row():
             confusion = gr.Image(label=t("training.confusion"), interactive=False, elem_id="training-confusion")
             filters = gr.Image(label=t("training.filters"), interactive=False, elem_id="training-filters")
-        wrong = gr.Gallery(label=t("training.misclassified"), columns=8, height=260, elem_id="training-wrong")
+        wrong = gr.Gallery(label=t("training.misclassified"), columns=8, height=260, interactive=False,
+                           elem_id="training-wrong")
         with gr.Accordion(t("training.code"), open=False):
             code_btn = gr.Button(t("training.show_code"), elem_id="training-code-button")
             code = gr.Code(language="python", elem_id="training-code")

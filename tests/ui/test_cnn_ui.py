@@ -58,7 +58,7 @@ def test_bad_upload_gives_clear_error_and_app_keeps_working(page, studio_url, tm
     _open_cnn(page, studio_url)
     fake = tmp_path / "notes.png"
     fake.write_text("this is a text file pretending to be a PNG")
-    page.locator("input[type=file]").first.set_input_files(str(fake))
+    page.locator("#cnn-input input[type=file]").set_input_files(str(fake))
     toast = page.get_by_test_id("toast-body")
     expect(toast.first).to_contain_text("is not an image we can read")
     expect(page.get_by_text("Traceback")).to_have_count(0)
@@ -86,7 +86,9 @@ def test_chinese_browser_gets_chinese_ui(browser, studio_url):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(studio_url)
-    expect(page.get_by_role("tab", name="CNN 特征图")).to_be_visible(timeout=60_000)
+    tab = page.get_by_role("tab", name="CNN 特征图")
+    expect(tab).to_be_visible(timeout=60_000)
+    tab.click()                           # the first tab is the Training lab (curriculum week 1)
     expect(page.get_by_text("卷积神经网络看到了什么？")).to_be_visible()
     context.close()
 
