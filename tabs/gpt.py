@@ -85,6 +85,9 @@ def stats_line(gen, settings, runtime_label: str, lang: str) -> str:
         line = ("⏹ " if u.reason == "stopped" else "✅ ") + line + " · " + text(REASON_KEYS[u.reason], lang)
     else:
         line = "⏳ " + line
+    if gen.prompt.held_back:
+        shown = gen.prompt.held_back.replace(" ", "␣").replace("\n", "↵")
+        line += "\n\nℹ️ " + text("gpt.held_back", lang, ws=shown)
     if gen.prompt.dropped:
         line += "\n\n⚠️ " + text("gpt.truncated", lang, dropped=gen.prompt.dropped, kept=len(gen.prompt.ids))
     return line

@@ -285,6 +285,11 @@ panel times two of them on your image and checks they agree (max abs error, cosi
     "gpt.truncated": ("The prompt was too long: its first {dropped} tokens were dropped so the last {kept} "
                       "and the new tokens fit in the context.",
                       "提示词太长：去掉了开头的 {dropped} 个词元，使最后 {kept} 个词元和新词元能放进上下文。"),
+    "gpt.held_back": ("The prompt ended in whitespace ({ws}); it was left for the model to write. Its tokens join "
+                      "spaces and newlines to the next word (\"↵And\", \"␣the\"), so a prompt ending in a lone "
+                      "\"↵\" is one it has rarely seen, and it goes astray.",
+                      "提示词以空白（{ws}）结尾；这段空白留给模型自己写。它的词元把空格和换行与下一个词连在一起"
+                      "（\"↵And\"、\"␣the\"），以单独的 \"↵\" 结尾的提示词它很少见过，会因此跑偏。"),
     "gpt.series_model": ("model", "模型"),
     "gpt.series_final": ("after your controls", "经过你的控制后"),
     "gpt.probability": ("probability", "概率"),

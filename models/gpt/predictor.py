@@ -19,7 +19,7 @@ from models.backends.base import ExportableGraph
 from models.gpt.generation import Decoder, GenerationSettings, GenerationUpdate, backend_step
 from models.gpt.modeling import DecodeStep, cache_shape, import_transformers
 from models.gpt.sources import SOURCES
-from models.gpt.text import Detokenizer, Prompt, fit_prompt, token_pieces
+from models.gpt.text import Detokenizer, Prompt, fit_prompt, hold_back_whitespace, token_pieces
 from models.predictor import Predictor
 from models.sources import Located
 
@@ -90,10 +90,12 @@ class GPTPredictor(Predictor):
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def prompt(self, text: str, max_new_tokens: int) -> Prompt:
-        """Token ids of ``text``, cut from the left so that ``max_new_tokens`` still fit."""
+        """Token ids of ``text`` without trailing whitespace tokens (``hold_back_whitespace``), cut
+        from the left so that ``max_new_tokens`` still fit."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("the prompt is empty: type a few words for the model to continue")
-        return fit_prompt(self.encode(text), self.context, int(max_new_tokens))
+        ids, held = hold_back_whitespace(self.encode(text), self.decode)
+        return fit_prompt(ids, self.context, int(max_new_tokens), held)
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -137,7 +139,7 @@ class GPTPredictor(Predictor):
         if isinstance(prompt, str):
             prompt = self.prompt(prompt, settings.max_new_tokens)
         if len(prompt.ids) + settings.max_new_tokens > self.context:
-            prompt = fit_prompt(prompt.ids, self.context, settings.max_new_tokens)
+            prompt = fit_prompt(prompt.ids, self.context, settings.max_new_tokens, prompt.held_back)
         decoder = self.decoder(backend, progress)
         detok, pieces = Detokenizer(self.tokenizer, prompt.ids), []
         for update in decoder.stream(prompt.ids, settings, should_stop):

@@ -8,9 +8,28 @@ from dataclasses import dataclass
 class Prompt:
     ids: list[int]
     dropped: int          # tokens cut from the left to fit the context (0 = none)
+    held_back: str = ""   # trailing whitespace left for the model to write (see hold_back_whitespace)
 
 
-def fit_prompt(ids: list[int], context: int, max_new_tokens: int) -> Prompt:
+def hold_back_whitespace(ids: list[int], decode) -> tuple[list[int], str]:
+    """Drop the prompt's trailing whitespace-only tokens: (ids, the text dropped).
+
+    Byte-level BPE glues a space or a newline to the word after it (" the", "\nAnd"), so in
+    training a lone "\n" or " " token is rare and mostly precedes the end of a text: a prompt
+    that ends in one ("ROMEO.\n") sends the model off course (end-of-text, word fragments).
+    Without it the model writes the whitespace itself, together with the next word, the way it
+    learned to. (The usual advice, "do not end a prompt with a space", done for the learner.)
+    """
+    ids, held = list(ids), ""
+    while len(ids) > 1:
+        last = decode(ids[-1:])
+        if last.strip():
+            break
+        held, ids = last + held, ids[:-1]
+    return ids, held
+
+
+def fit_prompt(ids: list[int], context: int, max_new_tokens: int, held_back: str = "") -> Prompt:
     """Keep the last ``context - max_new_tokens`` tokens: the newest text matters most."""
     if not ids:
         raise ValueError("the prompt is empty: type a few words for the model to continue")
@@ -18,8 +37,8 @@ def fit_prompt(ids: list[int], context: int, max_new_tokens: int) -> Prompt:
     if room < 1:
         raise ValueError(f"max new tokens must be below the context length ({context})")
     if len(ids) <= room:
-        return Prompt(list(ids), 0)
-    return Prompt(list(ids[-room:]), len(ids) - room)
+        return Prompt(list(ids), 0, held_back)
+    return Prompt(list(ids[-room:]), len(ids) - room, held_back)
 
 
 class Detokenizer:

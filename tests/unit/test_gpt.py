@@ -237,6 +237,24 @@ def test_prompt_is_cut_from_the_left_and_an_empty_one_is_refused(tiny):
         list(tiny.decoder().stream(list(range(100)), GenerationSettings(max_new_tokens=100)))
 
 
+def test_trailing_whitespace_is_left_for_the_model_to_write(tiny):
+    prompt = tiny.prompt("ROMEO.\n", 10)
+    assert prompt.held_back == "\n" and tiny.decode(prompt.ids) == "ROMEO."
+    prompt = tiny.prompt("The question: \n\n", 10)
+    assert prompt.held_back.strip() == "" and "\n" in prompt.held_back
+    assert tiny.decode(prompt.ids) + prompt.held_back == "The question: \n\n"
+    assert tiny.prompt("   words", 10).held_back == "", "only trailing whitespace is held back"
+
+
+def test_studio_gpt_goes_on_after_a_prompt_that_ends_in_a_newline():
+    # the lesson that failed: the studio tokenizer glues "\n" to the next word, and a prompt
+    # ending in a lone "\n" made greedy decoding write end-of-text at once
+    studio = GPTPredictor("studio")
+    *_, last = studio.stream("HAMLET.\nTo be, or not to be, that is the question:\n",
+                             GenerationSettings("greedy", max_new_tokens=24))
+    assert last.update.reason == "length" and "".join(last.pieces).strip()
+
+
 def test_display_pieces_add_up_to_the_decoded_text(tiny):
     text = "Fair 🎭 Verona 维罗纳, where   we\tlay\n\nour scene"
     ids = tiny.encode(text)
