@@ -33,7 +33,7 @@ chromium:                           ## a browser for the UI tests: Debian's chro
 	else $(PY) -m playwright install chromium; fi
 
 test: $(VENV)/.installed-dev chromium   ## unit + UI tests (what CI runs)
-	$(PY) -m pytest -q -p no:cacheprovider tests $(ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25 tests $(ARGS)
 
 test-unit: $(VENV)/.installed-dev
 	$(PY) -m pytest -q tests/unit $(ARGS)

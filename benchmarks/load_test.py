@@ -48,9 +48,15 @@ def _picture(path: Path, shape: str, colour: str) -> str:
 def actions(folder: Path) -> dict[str, tuple[str, callable]]:
     """name -> (api_name, args factory): the everyday action of each tab, small settings."""
     from gradio_client import handle_file
+    from models.training_lab.settings import LabSettings
+    from tabs.training import input_values
     star = _picture(folder / "star.png", "star", "purple")
     heart = _picture(folder / "heart.png", "heart", "orange")
+    # a short run of the lab's default CNN; each user's session keeps its last runs (MAX_RUNS),
+    # so RSS also shows whether kept runs (curves, final pictures) level off
+    lab_run = input_values(LabSettings(steps=60, eval_every=20))
     return {
+        "training run": ("/training_run", lambda: list(lab_run)),
         "cnn classify": ("/cnn_classify", lambda: [handle_file(star), "studio", "", "eager", "layer1.0.conv1"]),
         "attention image": ("/attention_analyse_image", lambda: [handle_file(heart), "studio", "", "eager"]),
         "attention text": ("/attention_analyse_text", lambda: ["To be or not to be", "studio", "eager"]),

@@ -45,6 +45,7 @@ class SafeNumber(gr.Number):
 
     def preprocess(self, payload):
         if isinstance(payload, float) and not math.isfinite(payload):
-            raise gr.Error(f"{payload} is not a number this field takes: send a finite whole number between "
+            kind = "whole number" if self.precision == 0 else "number"
+            raise gr.Error(f"{payload} is not a number this field takes: send a finite {kind} between "
                            f"{self.minimum} and {self.maximum}.", print_exception=False)
         return super().preprocess(payload)

@@ -144,7 +144,6 @@ TRAINING_STRINGS: dict[str, tuple[str, str]] = {
     "training.col_seconds": ("wall time (s)", "用时（秒）"),
     "training.col_state": ("state", "状态"),
     "training.confusion": ("Confusion matrix (validation, at the end)", "混淆矩阵（验证集，结束时）"),
-    "training.confusion_title": ("validation pictures", "验证图片"),
     "training.truth": ("true shape", "真实形状"),
     "training.predicted": ("predicted shape", "预测形状"),
     "training.filters": ("First-layer filters (CNN)", "第一层卷积核（CNN）"),

@@ -4,7 +4,7 @@ models/training_lab/)."""
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
+from dataclasses import fields
 
 import gradio as gr
 
@@ -50,14 +50,11 @@ def _words(lang: str) -> dict[str, str]:
 @user_errors
 def describe(request: gr.Request, *values):
     """The parameter count and the schedule's curve, before anything runs."""
-    import torch
-
     from models.training.optim import schedule_curve
-    from models.training_lab.network import build_network, num_parameters
+    from models.training_lab.network import parameter_count
     from models.training_lab.pictures import lr_frame
     s = settings_of(values)
-    with torch.random.fork_rng():
-        params = num_parameters(build_network(replace(s, init="default")))
+    params = parameter_count(s)
     rates = schedule_curve(s.schedule, s.lr, s.steps, s.warmup_frac)
     return (text("training.parameters", lang_of(request), n=f"{params:,}", lr=f"{s.lr:.3g}"),
             lr_frame(list(range(1, s.steps + 1)), rates))
@@ -180,8 +177,7 @@ def _views(session, run, lang, final: bool = False):
     views = [status, *(f if len(f) else gr.update() for f in frames), compare_table(session, lang)]
     if final and run.final is not None:
         f = run.final
-        views += [P.confusion_picture(f.confusion, text("training.confusion_title", lang),
-                                      text("training.truth", lang), text("training.predicted", lang)),
+        views += [P.confusion_picture(f.confusion, text("training.truth", lang), text("training.predicted", lang)),
                   P.filters_picture(f.filters) if f.filters is not None else None,
                   P.misclassified_items(run.val_images, f.misclassified)]
     else:

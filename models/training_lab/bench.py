@@ -17,9 +17,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from models.training_lab.presets import PRESETS
     from models.training_lab.run import LabRun
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("presets", nargs="*", choices=[[], *PRESETS], default=list(PRESETS), metavar="preset")
+    parser.add_argument("presets", nargs="*", metavar="preset", help=f"some of: {', '.join(PRESETS)} (default: all)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    unknown = [name for name in args.presets if name not in PRESETS]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     lab_data()

@@ -112,3 +112,10 @@ def activation_modules(net: nn.Module) -> list[nn.Module]:
 
 def num_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+def parameter_count(s: LabSettings) -> int:
+    """How many parameters ``s`` builds, before any run: built on the meta device, so no memory
+    is allocated, no weight initialised and no random number drawn."""
+    with torch.device("meta"):
+        return num_parameters(build_network(s))

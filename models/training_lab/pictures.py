@@ -88,15 +88,17 @@ def batch_picture(originals: np.ndarray, augmented: np.ndarray) -> np.ndarray:
 
 
 def filters_picture(filters: np.ndarray, max_filters: int = 64) -> np.ndarray:
-    """A CNN's first-layer kernels (C, 3, k, k), each scaled to its own range, as RGB tiles."""
+    """A CNN's first-layer kernels (C, 3, k, k), each scaled to its own range, as RGB tiles in a
+    near-square grid (16 filters: 4 x 4), big enough to see each kernel's 3 x 3 colours."""
     f = filters[:max_filters]
     low, high = f.min((1, 2, 3), keepdims=True), f.max((1, 2, 3), keepdims=True)
     tiles = ((f - low) / np.maximum(high - low, 1e-12) * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)
-    return _grid(tiles, columns=min(16, len(tiles)), scale=12)
+    return _grid(tiles, columns=math.ceil(math.sqrt(len(tiles))), scale=24, gap=6)
 
 
-def confusion_picture(confusion: np.ndarray, title: str, truth_label: str, predicted_label: str):
-    """The validation confusion matrix as a heat map with counts."""
+def confusion_picture(confusion: np.ndarray, truth_label: str, predicted_label: str):
+    """The validation confusion matrix as a heat map with counts (room left at the top for the
+    label Gradio draws over a picture's corner)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -106,12 +108,11 @@ def confusion_picture(confusion: np.ndarray, title: str, truth_label: str, predi
     ax.set_yticks(range(len(SHAPES)), SHAPES)
     ax.set_xlabel(predicted_label)
     ax.set_ylabel(truth_label)
-    ax.set_title(title)
     top = confusion.max() or 1
     for (r, c), v in np.ndenumerate(confusion):
         if v:
             ax.text(c, r, str(v), ha="center", va="center", fontsize=8, color="white" if v > top / 2 else "black")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)

@@ -9,6 +9,7 @@ anonymous "Error"), and after each action's sweep the server still answers a nor
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,20 @@ import pytest
 from PIL import Image
 from rest_api import Api, clear
 
+from tabs.training import FIELDS
+
 pytestmark = pytest.mark.ui
 
 MIN_INPUTS = 200              # what the sweep must try in all (issue: "at least 200 malformed inputs")
 NO_INPUTS = {"/gpt_stop", "/cnn_random_shape"}
 # Defaults that are empty in the UI until a model is described, so the sweep reaches the model
 BASELINE = {("/cnn_classify", "layer"): "layer1.0.conv1", ("/cnn_feature_maps", "layer"): "layer1.0.conv1"}
+# a Training lab run whose settings pass is a real run: 5 steps, not the default 300 (its inputs
+# are *values, so the API names them param_1... in FIELDS order, after the session state)
+BASELINE |= {("/training_run", f"param_{FIELDS.index(field) + 1}"): 5 for field in ("steps", "eval_every")}
+# the slow comparisons at their smallest: malformed input is the point here, not the timing
+BASELINE |= {("/diffusion_compare_samplers", "picked"): ["ddim-25"], ("/diffusion_compare_samplers", "n"): 1}
+SMALLEST_RUNS = 5             # the A/B slider's minimum (tabs/kit.py)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +99,8 @@ def _mutations(param: dict, files: dict[str, Path]):
 def _baseline(api_name: str, param: dict, files: dict[str, Path]):
     if (api_name, param["parameter_name"]) in BASELINE:
         return BASELINE[api_name, param["parameter_name"]]
+    if api_name.endswith("_compare_runtimes") and param["parameter_name"] == "runs":
+        return SMALLEST_RUNS
     if param["component"].lower() in ("safeimage", "image"):
         return files["valid"]
     return param.get("parameter_default")
@@ -102,8 +113,9 @@ def api(studio_url):
 
 def test_every_action_answers_malformed_input_clearly(client, api, files):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    tried, problems, outcomes = 0, [], {"ok": 0, "error": 0}
+    tried, problems, outcomes, seconds = 0, [], {"ok": 0, "error": 0}, {}
     for api_name, endpoint in endpoints.items():
+        started = time.perf_counter()
         params = endpoint["parameters"]
         if api_name in NO_INPUTS or not params:
             continue
@@ -120,7 +132,9 @@ def test_every_action_answers_malformed_input_clearly(client, api, files):
         # the server keeps serving: a normal request right after this action's sweep
         kind, message = api.call("/cnn_describe_model", ["studio", ""])
         assert kind == "ok", f"after {api_name}: the studio stopped answering ({message})"
+        seconds[api_name] = time.perf_counter() - started
     print(f"\n[sweep] {tried} malformed inputs over {len(endpoints)} actions: {outcomes['error']} clear messages, "
-          f"{outcomes['ok']} handled as valid input, {len(problems)} problems")
+          f"{outcomes['ok']} handled as valid input, {len(problems)} problems; slowest actions: "
+          + ", ".join(f"{name} {s:.0f} s" for name, s in sorted(seconds.items(), key=lambda kv: -kv[1])[:6]))
     assert tried >= MIN_INPUTS
     assert problems == [], "\n".join(problems)

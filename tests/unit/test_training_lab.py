@@ -71,6 +71,15 @@ def test_every_network_maps_pictures_to_eight_logits(kind, norm):
     assert len(network.activation_modules(net)) == 5
 
 
+def test_the_parameter_count_is_known_before_a_run_and_draws_no_random_number():
+    s = replace(LabSettings(), network="mlp", depth=3, width=32, norm="batchnorm").check()
+    before = torch.random.get_rng_state()
+    count = network.parameter_count(s)
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert count == network.num_parameters(network.build_network(s)) == \
+        (3 * 32 * 32 * 32 + 32) + 2 * (32 * 32 + 32) + 3 * 2 * 32 + (32 * 8 + 8)
+
+
 def test_zero_initialisation_zeroes_every_weight():
     net = network.build_network(replace(SMALL, init="zeros").check())
     assert all(float(m.weight.detach().abs().sum()) == 0 for m in network.weight_layers(net))
