@@ -60,7 +60,7 @@ def actions(folder: Path) -> dict[str, tuple[str, callable]]:
         "cnn classify": ("/cnn_classify", lambda: [handle_file(star), "studio", "", "eager", "layer1.0.conv1"]),
         "attention image": ("/attention_analyse_image", lambda: [handle_file(heart), "studio", "", "eager"]),
         "attention text": ("/attention_analyse_text", lambda: ["To be or not to be", "studio", "eager"]),
-        "yolo detect": ("/detect_2", lambda: [handle_file(star), 0.25, 0.7, [], "studio", "", "eager"]),
+        "yolo detect": ("/yolo_detect", lambda: [handle_file(star), 0.25, 0.7, [], "studio", "", "eager"]),
         "sam click": ("/sam_segment", lambda: [handle_file(star), '{"points": [[64, 64, 1]], "box": null}', "studio", "",
                                           "eager"]),
         "clip zero-shot": ("/clip_zero_shot", lambda: [handle_file(star), "purple star, orange heart, red circle",

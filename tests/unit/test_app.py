@@ -55,6 +55,22 @@ def test_public_endpoints_are_named_by_their_topic():
     assert undocumented == []
 
 
+def test_the_load_test_calls_endpoints_that_exist_with_their_arguments(tmp_path):
+    """benchmarks/load_test.py is run by hand; a renamed endpoint must fail here, not there."""
+    import sys
+
+    import app
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import load_test
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    endpoints = app.build_demo(StudioContext()).get_api_info()["named_endpoints"]
+    for name, (api_name, make_args) in load_test.actions(tmp_path).items():
+        assert api_name in endpoints, f"load test '{name}' calls {api_name}, which does not exist"
+        assert len(make_args()) == len(endpoints[api_name]["parameters"]), f"load test '{name}': argument count"
+
+
 def test_every_callback_that_asks_for_the_request_gets_it():
     """gradio finds gr.Request and gr.Progress parameters through a callback's signature and type
     hints; a bound callback (tabs.kit.bind) must keep both readable, or the request would arrive as
