@@ -11,6 +11,7 @@ from models.images import MAX_IMAGE_SIDE, MAX_UPLOAD_BYTES, MIN_IMAGE_SIDE  # no
 from models.training_lab.settings import LIMITS as TRAINING_LIMITS  # noqa: F401  (the Training lab's, re-exported)
 from models.training_lab.settings import MAX_RUN_SECONDS as TRAINING_MAX_SECONDS  # noqa: F401
 from models.training_lab.settings import MAX_RUNS as TRAINING_MAX_RUNS  # noqa: F401
+from models.training_lab.settings import SESSION_HOURS as TRAINING_SESSION_HOURS  # noqa: F401
 
 # Pictures and typed paths (every tab)
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20

@@ -10,7 +10,7 @@ import gradio as gr
 
 from models.registry import Topic
 from models.training_lab.settings import (ACTIVATIONS, AUGMENTATIONS, FULL_TRAIN, INITS, LIMITS, LOSSES, MAX_RUNS,
-                                          NETWORKS, NORMS, OPTIMIZERS, SCHEDULES, LabSettings)
+                                          NETWORKS, NORMS, OPTIMIZERS, SCHEDULES, SESSION_HOURS, LabSettings)
 from tabs.components import SafeNumber
 from tabs.errors import user_errors
 from tabs.i18n import lang_of, t, text
@@ -97,6 +97,8 @@ def train(stops: StopFlags, session: dict, request: gr.Request, *values):
     yield _status_only(text("training.preparing", lang))
     run = LabRun(settings)
     runs = session.setdefault("runs", [])
+    if runs:
+        runs[-1].release()      # only the newest run can resume: the older one keeps its curves
     runs.append(run)
     session["names"] = session.get("names", []) + [f"#{session.get('count', 0) + 1}"]
     session["count"] = session.get("count", 0) + 1
@@ -114,6 +116,12 @@ def resume(stops: StopFlags, session: dict, request: gr.Request):
     if run.ended:
         raise gr.Error(text("training.cannot_resume", lang, status=run.status), print_exception=False)
     yield from _stream(session, stops, run, request, lang)
+
+
+def keep_session(session: dict) -> dict:
+    """The session written back after each run: Gradio times a gr.State out (time_to_live) from
+    its last write, and a state that is only ever read is never freed."""
+    return session
 
 
 def _stream(session, stops, run, request, lang):
@@ -230,7 +238,7 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
     d = LabSettings()
     with gr.Tab(t("training.tab"), id=topic.key) as tab:
         header(topic.key)
-        session = gr.State({})
+        session = gr.State({}, time_to_live=SESSION_HOURS * 3600)
         with gr.Row():
             preset = gr.Dropdown([(t(f"training.preset_{k}"), k) for k in PRESETS], value="default",
                                  label=t("training.preset"), info=t("training.preset_info"), scale=3,
@@ -337,8 +345,10 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
 
         outputs = [status, loss_plot, acc_plot, run_lr, grad, ratio, trouble, compare_plot, table, confusion, filters,
                    wrong]
-        run_btn.click(bind(train, stops), [session, *inputs], outputs, **api(topic.key, "run"), **TRAIN_QUEUE)
-        resume_btn.click(bind(resume, stops), [session], outputs, **PRIVATE, **TRAIN_QUEUE)
+        run_btn.click(bind(train, stops), [session, *inputs], outputs, **api(topic.key, "run"), **TRAIN_QUEUE) \
+            .then(keep_session, session, session, queue=False, **PRIVATE)
+        resume_btn.click(bind(resume, stops), [session], outputs, **PRIVATE, **TRAIN_QUEUE) \
+            .then(keep_session, session, session, queue=False, **PRIVATE)
         stop_btn.click(bind(stop, stops), None, status, queue=False, **PRIVATE)
         load.click(load_preset, preset, inputs, **PRIVATE).then(describe, inputs, [params, lr_plot], **PRIVATE)
         code_btn.click(show_code, inputs, code, **api(topic.key, "code"))

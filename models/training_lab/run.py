@@ -127,7 +127,19 @@ class LabRun:
             self._end(f"finished: {self.step} steps")
         if self.ended and self.final is None:
             self.final = self._final()
+        if self.ended:
+            self.release()
         yield self
+
+    def release(self) -> None:
+        """Free what only training needs (network, optimiser state, batch order): a session keeps
+        up to MAX_RUNS runs for the comparison, and a wide MLP with Adam's moments is tens of MB.
+        The curves and the final pictures stay; a run released while stopped cannot resume."""
+        if not self.ended:
+            self._end(f"stopped at step {self.step}")
+        self.net = self.optimizer = self.schedule = self.scaler = None
+        self.layers = []
+        self._order = torch.empty(0, dtype=torch.long)
 
     def _train_step(self) -> float | None:
         """One optimizer step (``accumulation`` micro-batches); the step's loss, or None when the

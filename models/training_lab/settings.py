@@ -42,6 +42,7 @@ LIMITS = {
 }
 MAX_RUN_SECONDS = 300.0       # one run (a step cap is not enough: width 512 x depth 12 is slow)
 MAX_RUNS = 6                  # runs a session keeps for the comparison (the oldest is dropped)
+SESSION_HOURS = 2             # a session's runs are freed this long after its last run started or streamed
 CHOICES = {"network": NETWORKS, "activation": ACTIVATIONS, "norm": NORMS, "init": INITS,
            "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES}
 

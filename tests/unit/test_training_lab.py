@@ -107,6 +107,28 @@ def test_stop_keeps_the_curves_and_resume_continues_the_same_run():
     assert run.final is not None and run.final.confusion.sum() == len(run.val_labels)
 
 
+def test_an_ended_run_frees_its_network_and_keeps_its_curves_and_pictures():
+    run = run_to_end(SMALL)
+    assert run.net is None and run.optimizer is None and run.layers == []
+    assert len(run.history.loss) == 12 and run.final is not None and run.final.filters is not None
+
+
+def test_a_new_run_in_the_tab_frees_the_stopped_one_it_replaces():
+    from types import SimpleNamespace
+
+    from tabs.kit import StopFlags
+    from tabs.training import input_values, train
+    request, stops, session = SimpleNamespace(headers={}, session_hash="s"), StopFlags(), {}
+    first = LabRun(SMALL)
+    for _ in first.train(should_stop=lambda: first.step >= 3):
+        pass
+    session.update(runs=[first], names=["#1"], count=1)
+    for _ in train(stops, session, request, *input_values(replace(SMALL, steps=5, eval_every=5))):
+        pass
+    assert first.net is None and first.ended and first.status == "stopped at step 3"
+    assert [r.history.loss[:1] != [] for r in session["runs"]] == [True, True] and session["names"] == ["#1", "#2"]
+
+
 def test_a_diverging_run_ends_with_a_message_and_keeps_its_curves():
     run = run_to_end(replace(SMALL, optimizer="adam", lr=3.0, norm="none", steps=50))
     assert run.ended and run.diverged_at is not None
