@@ -38,8 +38,9 @@ def main() -> None:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = b.new_page(viewport={"width": 1400, "height": 1000}, locale=args.locale)
             page.goto(f"http://127.0.0.1:{port}/")
+            page.locator("button[data-tab-id=cnn]").click()                   # the Training lab opens first
             page.get_by_text("✅").first.wait_for(timeout=120_000)          # the model has loaded
-            page.locator(".gallery-item").nth(args.example).click()
+            page.locator(".gallery-item:visible").nth(args.example).click()
             page.get_by_text("Ran on").first.wait_for(timeout=120_000)
             page.wait_for_timeout(1500)                                       # images finish painting
             args.out.parent.mkdir(parents=True, exist_ok=True)
