@@ -18,7 +18,7 @@ from tabs.kit import PRIVATE, StopFlags, api, bind, header, learn_accordion
 
 TRAIN_QUEUE = dict(concurrency_id="training", concurrency_limit=2)   # its own queue: two runs at once at most
 LR_EXPONENTS = (-5.0, 1.0)        # the learning-rate slider is log10(lr)
-PLOT = dict(height=280, x="step")
+LR_AXIS = dict(y_axis_format=".3~g")      # 0.003, not 0.0030000
 # The inputs, in the order of every callback's parameters (and of load_preset's outputs)
 FIELDS = ("network", "depth", "width", "activation", "norm", "residual", "dropout", "init", "init_std", "optimizer",
           "lr", "weight_decay", "schedule", "warmup_frac", "loss", "batch_size", "train_size", "augment",
@@ -44,6 +44,16 @@ def input_values(s: LabSettings) -> list:
 
 def _words(lang: str) -> dict[str, str]:
     return {k: text(f"training.curve_{k}", lang) for k in ("step_loss", "train", "val")}
+
+
+def _chart(column: str, y_key: str, color: str | None = None, **options) -> gr.LinePlot:
+    """A live chart over steps, its axis and legend titles in the learner's language (the frames'
+    column names stay English). No fixed height: Gradio fits a chart with one into the block,
+    label included, which cuts off the legend, and which curve is which layer is half the lesson."""
+    titles = dict(x_title=t("training.axis_step"), y_title=t(f"training.axis_{y_key}"))
+    if color:
+        titles["color_title"] = t(f"training.axis_{color}")
+    return gr.LinePlot(x="step", y=column, color=color, **titles, **options)
 
 
 # ---------------------------------------------------------------------------- callbacks
@@ -114,7 +124,7 @@ def resume(stops: StopFlags, session: dict, request: gr.Request):
         raise gr.Error(text("training.nothing_to_resume", lang), print_exception=False)
     run = runs[-1]
     if run.ended:
-        raise gr.Error(text("training.cannot_resume", lang, status=run.status), print_exception=False)
+        raise gr.Error(text("training.cannot_resume", lang, status=_status_text(run, lang)), print_exception=False)
     yield from _stream(session, stops, run, request, lang)
 
 
@@ -194,20 +204,22 @@ def _views(session, run, lang, final: bool = False):
 
 
 def _status_text(run, lang: str) -> str:
-    """The run's state in the learner's language (the engine's English status carries the details)."""
-    if run.status == "training":
-        return text("training.state_training", lang)
-    if run.diverged_at is not None:
-        return "💥 " + text("training.state_diverged", lang, step=run.diverged_at) + f" ({run.status})"
-    return run.status if lang == "en" else text("training.state_other", lang, status=run.status)
+    """The run's state in the learner's language, from the engine's (kind, facts)."""
+    kind, facts = run.state
+    return ("💥 " if kind == "diverged" else "") + text(f"training.state_{kind}", lang, **facts)
 
 
-def compare_table(session: dict, lang: str) -> list[list]:
+TABLE_COLUMNS = ("run", "differs", "best", "to90", "seconds", "state")
+
+
+def compare_table(session: dict, lang: str):
     """One row per run: the settings that differ between the session's runs, best validation
-    accuracy, steps to 90 %, wall time and state."""
+    accuracy, steps to 90 %, wall time and state (a frame: its headers in the learner's language)."""
+    import pandas as pd
     runs, names = session.get("runs", []), session.get("names", [])
+    headers = [text(f"training.col_{c}", lang) for c in TABLE_COLUMNS]
     if not runs:
-        return []
+        return pd.DataFrame(columns=headers)
     varying = [f.name for f in fields(LabSettings) if len({str(getattr(r.settings, f.name)) for r in runs}) > 1]
     rows = []
     for run, name in zip(runs, names):
@@ -215,8 +227,8 @@ def compare_table(session: dict, lang: str) -> list[list]:
         best = run.best_val_accuracy
         to90 = run.steps_to(0.9)
         rows.append([name, differs, f"{best:.1%}" if best is not None else "—",
-                     to90 if to90 is not None else "—", f"{run.seconds:.1f}", run.status])
-    return rows
+                     to90 if to90 is not None else "—", f"{run.seconds:.1f}", _status_text(run, lang)])
+    return pd.DataFrame(rows, columns=headers)
 
 
 def _fmt(v) -> str:
@@ -292,7 +304,8 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
                   weight_decay, schedule, warmup_frac, loss, batch_size, train_size, augment, clip, accumulation,
                   mixed, patience, steps, eval_every, seed]
         with gr.Row():
-            lr_plot = gr.LinePlot(y="learning rate", label=t("training.lr_plot"), elem_id="training-lr-plot", **PLOT)
+            lr_plot = _chart("learning rate", "lr", label=t("training.lr_plot"), elem_id="training-lr-plot",
+                             **LR_AXIS)
             batch = gr.Image(label=t("training.batch_picture"), interactive=False, elem_id="training-batch", height=220)
         with gr.Row():
             run_btn = gr.Button(t("training.run"), variant="primary", elem_id="training-run")
@@ -300,24 +313,21 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
             resume_btn = gr.Button(t("training.resume"), elem_id="training-resume")
         status = gr.Markdown(elem_id="training-status")
         with gr.Row():
-            loss_plot = gr.LinePlot(y="loss", color="curve", label=t("training.loss_plot"),
-                                    elem_id="training-loss", **PLOT)
-            acc_plot = gr.LinePlot(y="accuracy", color="curve",
-                                   label=t("training.accuracy_plot"), y_lim=[0, 1], elem_id="training-accuracy", **PLOT)
+            loss_plot = _chart("loss", "loss", "curve", label=t("training.loss_plot"), elem_id="training-loss")
+            acc_plot = _chart("accuracy", "accuracy", "curve", label=t("training.accuracy_plot"), y_lim=[0, 1],
+                              elem_id="training-accuracy")
         with gr.Row():
-            run_lr = gr.LinePlot(y="learning rate", label=t("training.run_lr_plot"), elem_id="training-run-lr", **PLOT)
-            grad = gr.LinePlot(y="value", color="layer", label=t("training.grad_plot"),
-                               elem_id="training-grad", **PLOT)
+            run_lr = _chart("learning rate", "lr", label=t("training.run_lr_plot"), elem_id="training-run-lr",
+                            **LR_AXIS)
+            grad = _chart("value", "grad_y", "layer", label=t("training.grad_plot"), elem_id="training-grad")
         with gr.Row():
-            ratio = gr.LinePlot(y="value", color="layer", label=t("training.ratio_plot"),
-                                elem_id="training-ratio", **PLOT)
-            trouble = gr.LinePlot(y="value", color="layer", label=t("training.trouble_plot"),
-                                  y_lim=[0, 1], elem_id="training-trouble", **PLOT)
+            ratio = _chart("value", "ratio_y", "layer", label=t("training.ratio_plot"), elem_id="training-ratio")
+            trouble = _chart("value", "trouble_y", "layer", label=t("training.trouble_plot"), y_lim=[0, 1],
+                             elem_id="training-trouble")
         gr.Markdown(t("training.compare_heading"))
-        compare_plot = gr.LinePlot(y="validation accuracy", color="run", y_lim=[0, 1], label=t("training.compare_plot"),
-                                   elem_id="training-compare", **PLOT)
-        table = gr.Dataframe(headers=[text(f"training.col_{c}") for c in ("run", "differs", "best", "to90", "seconds",
-                                                                         "state")],
+        compare_plot = _chart("validation accuracy", "val_accuracy", "run", y_lim=[0, 1],
+                              label=t("training.compare_plot"), elem_id="training-compare")
+        table = gr.Dataframe(headers=[text(f"training.col_{c}") for c in TABLE_COLUMNS],
                              interactive=False, wrap=True, elem_id="training-table")
         with gr.Row():
             confusion = gr.Image(label=t("training.confusion"), interactive=False, elem_id="training-confusion")
@@ -337,10 +347,10 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
             card_md = gr.Markdown(elem_id="training-card-summary")
             verified = gr.Markdown(elem_id="training-verified")
             with gr.Row():
-                card_loss = gr.LinePlot(x="epoch", y="value", color="metric", label=t("training.card_loss"), height=240,
+                card_loss = gr.LinePlot(x="epoch", y="value", color="metric", label=t("training.card_loss"),
                                         elem_id="training-card-loss")
                 card_metrics = gr.LinePlot(x="epoch", y="value", color="metric", label=t("training.card_metrics"),
-                                           height=240, elem_id="training-card-metrics")
+                                           elem_id="training-card-metrics")
         learn_accordion("training.learn")
 
         outputs = [status, loss_plot, acc_plot, run_lr, grad, ratio, trouble, compare_plot, table, confusion, filters,

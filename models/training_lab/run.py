@@ -86,7 +86,8 @@ class LabRun:
         self.history = History()
         self.step = 0
         self.seconds = 0.0           # training wall time, all resumes together
-        self.status = "ready"
+        self.status = "ready"         # in English, with the details; ``state`` is the same as (kind, facts)
+        self.state: tuple[str, dict] = ("ready", {})
         self.ended = False           # finished, diverged, stopped early or capped: no resume
         self.diverged_at: int | None = None
         self.final: Final | None = None
@@ -102,14 +103,15 @@ class LabRun:
         if self.ended:
             return
         s = self.settings
-        self.status = "training"
+        self._set("training", "training")
         base, started, last_yield = self.seconds, time.perf_counter(), 0.0
         while self.step < s.steps:
             if should_stop():
-                self.status = f"stopped at step {self.step}: Resume continues the same run"
+                self._set("paused", f"stopped at step {self.step}: Resume continues the same run", step=self.step)
                 break
             if self.seconds > max_seconds:
-                self._end(f"stopped at step {self.step}: the {max_seconds:g} s cap for one run was reached")
+                self._end("capped", f"stopped at step {self.step}: the {max_seconds:g} s cap for one run was reached",
+                          step=self.step, seconds=f"{max_seconds:g}")
                 break
             loss = self._train_step()
             if loss is None:
@@ -124,7 +126,7 @@ class LabRun:
                 yield self
         self.seconds = base + time.perf_counter() - started
         if self.step >= s.steps and not self.ended:
-            self._end(f"finished: {self.step} steps")
+            self._end("finished", f"finished: {self.step} steps", steps=self.step)
         if self.ended and self.final is None:
             self.final = self._final()
         if self.ended:
@@ -136,7 +138,7 @@ class LabRun:
         up to MAX_RUNS runs for the comparison, and a wide MLP with Adam's moments is tens of MB.
         The curves and the final pictures stay; a run released while stopped cannot resume."""
         if not self.ended:
-            self._end(f"stopped at step {self.step}")
+            self._end("stopped", f"stopped at step {self.step}", step=self.step)
         self.net = self.optimizer = self.schedule = self.scaler = None
         self.layers = []
         self._order = torch.empty(0, dtype=torch.long)
@@ -160,7 +162,8 @@ class LabRun:
             if hooks is not None:        # one micro-batch is measured
                 stats, hooks = _remove(hooks), None
         if not math.isfinite(total) or (self._first_loss is not None and total > DIVERGED_FACTOR * self._first_loss):
-            self._end(f"diverged at step {self.step + 1}: the loss became {total:.4g}; lower the learning rate")
+            self._end("diverged", f"diverged at step {self.step + 1}: the loss became {total:.4g}; lower the learning "
+                      "rate", step=self.step + 1, loss=f"{total:.4g}")
             self.diverged_at = self.step + 1
             self.history.steps.append(self.step + 1)
             self.history.loss.append(total if math.isfinite(total) else float("nan"))
@@ -221,8 +224,10 @@ class LabRun:
         else:
             self._stale += 1
         if s.patience and self._stale >= s.patience:
-            self._end(f"stopped early at step {self.step}: validation accuracy has not improved for "
-                      f"{s.patience} evaluations (best {self._best[0]:.1%} at step {self._best[1]})")
+            best, at = f"{self._best[0]:.1%}", self._best[1]
+            self._end("early", f"stopped early at step {self.step}: validation accuracy has not improved for "
+                      f"{s.patience} evaluations (best {best} at step {at})", step=self.step, patience=s.patience,
+                      best=best, at=at)
             return True
         return False
 
@@ -250,8 +255,12 @@ class LabRun:
         return Final(confusion, [(int(i), int(truth[i]), int(pred[i])) for i in wrong], filters)
 
     # ------------------------------------------------------------------ summaries
-    def _end(self, status: str) -> None:
-        self.status, self.ended = status, True
+    def _set(self, kind: str, status: str, **facts) -> None:
+        self.status, self.state = status, (kind, facts)
+
+    def _end(self, kind: str, status: str, **facts) -> None:
+        self._set(kind, status, **facts)
+        self.ended = True
 
     @property
     def best_val_accuracy(self) -> float | None:

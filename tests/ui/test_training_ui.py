@@ -51,6 +51,7 @@ def test_train_watch_stop_resume_compare_and_read_the_code(page, studio_url):
     page.locator("#training-resume").click()
     expect(status).to_contain_text("finished: 300 steps", timeout=180_000)
     assert stopped_at < 300
+    page.locator("#training-confusion").scroll_into_view_if_needed()   # its picture loads lazily, when in view
     expect(page.locator("#training-confusion img")).to_be_visible()
     _load(page, "… with augmentation")
     page.locator("#training-run").click()

@@ -227,3 +227,22 @@ def test_a_shipped_card_is_plotted_and_its_weights_verified(tmp_path):
         f.write(bytes([last[0] ^ 0xFF]))
     with pytest.raises(CheckpointError, match="does not match its card"):
         cards.verify("cnn-shapeworld", tmp_path)
+
+
+def test_every_run_state_reads_in_both_languages():
+    from pathlib import Path
+
+    from tabs.i18n import STRINGS, text
+    from tabs.training import _status_text
+    source = Path(network.__file__).with_name("run.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'_(?:end|set)\("(\w+)"', source)) | {"ready"}
+    assert {"finished", "paused", "stopped", "capped", "diverged", "early"} <= kinds
+    assert all(f"training.state_{k}" in STRINGS for k in kinds)
+    run = run_to_end(SMALL)
+    assert _status_text(run, "en") == run.status == "finished: 12 steps"
+    assert _status_text(run, "zh") == "完成：12 步"
+    capped = LabRun(SMALL)
+    for _ in capped.train(max_seconds=0):
+        pass
+    assert _status_text(capped, "en") == capped.status and "{" not in _status_text(capped, "zh")
+    assert text("training.state_diverged", "zh", step=3, loss="nan").startswith("在第 3 步发散")
