@@ -3,6 +3,7 @@ learn, compare runs, read the run as code (UI only; the run and its instruments 
 models/training_lab/)."""
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import fields
 
@@ -24,6 +25,17 @@ FIELDS = ("network", "depth", "width", "activation", "norm", "residual", "dropou
           "lr", "weight_decay", "schedule", "warmup_frac", "loss", "batch_size", "train_size", "augment",
           "clip_grad_norm", "accumulation", "mixed_precision", "patience", "steps", "eval_every", "seed")
 assert set(FIELDS) == {f.name for f in fields(LabSettings)}
+
+
+def named_fields(fn):
+    """``fn(..., *values)`` with FIELDS as its named parameters, so the API documents and accepts
+    /training_run's inputs by name (network=..., depth=...) instead of param_1, param_2, ..."""
+    signature = inspect.signature(fn)
+    params = [p for p in signature.parameters.values() if p.kind != p.VAR_POSITIONAL]
+    params += [inspect.Parameter("lr_log10" if name == "lr" else name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+               for name in FIELDS]      # the rate's slider is its exponent: the API says so
+    fn.__signature__ = signature.replace(parameters=params)
+    return fn
 
 
 def settings_of(values) -> LabSettings:
@@ -84,6 +96,7 @@ def augmented_batch(augment, seed, request: gr.Request):
     return batch_picture(to_uint8(x), to_uint8(shown))
 
 
+@named_fields
 @user_errors
 def show_code(request: gr.Request, *values):
     from models.training_lab.code import training_code
@@ -355,7 +368,7 @@ def build(ctx, demo: gr.Blocks, topic: Topic) -> gr.Tab:
 
         outputs = [status, loss_plot, acc_plot, run_lr, grad, ratio, trouble, compare_plot, table, confusion, filters,
                    wrong]
-        run_btn.click(bind(train, stops), [session, *inputs], outputs, **api(topic.key, "run"), **TRAIN_QUEUE) \
+        run_btn.click(named_fields(bind(train, stops)), [session, *inputs], outputs, **api(topic.key, "run"), **TRAIN_QUEUE) \
             .then(keep_session, session, session, queue=False, **PRIVATE)
         resume_btn.click(bind(resume, stops), [session], outputs, **PRIVATE, **TRAIN_QUEUE) \
             .then(keep_session, session, session, queue=False, **PRIVATE)

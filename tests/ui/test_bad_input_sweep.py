@@ -17,17 +17,14 @@ import pytest
 from PIL import Image
 from rest_api import Api, clear
 
-from tabs.training import FIELDS
-
 pytestmark = pytest.mark.ui
 
 MIN_INPUTS = 200              # what the sweep must try in all (issue: "at least 200 malformed inputs")
 NO_INPUTS = {"/gpt_stop", "/cnn_random_shape"}
 # Defaults that are empty in the UI until a model is described, so the sweep reaches the model
 BASELINE = {("/cnn_classify", "layer"): "layer1.0.conv1", ("/cnn_feature_maps", "layer"): "layer1.0.conv1"}
-# a Training lab run whose settings pass is a real run: 5 steps, not the default 300 (its inputs
-# are *values, so the API names them param_1... in FIELDS order, after the session state)
-BASELINE |= {("/training_run", f"param_{FIELDS.index(field) + 1}"): 5 for field in ("steps", "eval_every")}
+# a Training lab run whose settings pass is a real run: 5 steps, not the default 300
+BASELINE |= {("/training_run", "steps"): 5, ("/training_run", "eval_every"): 5}
 # the slow comparisons at their smallest: malformed input is the point here, not the timing
 BASELINE |= {("/diffusion_compare_samplers", "picked"): ["ddim-25"], ("/diffusion_compare_samplers", "n"): 1}
 SMALLEST_RUNS = 5             # the A/B slider's minimum (tabs/kit.py)

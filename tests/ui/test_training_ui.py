@@ -97,5 +97,13 @@ def test_the_api_refuses_bad_settings_with_what_to_change(studio_url):
             client.predict(*bad, api_name="/training_run")
     out = client.predict(*good, api_name="/training_run")
     assert "finished: 5 steps" in out[0]
+    # by name, as the API page documents it (the rate as its exponent)
+    out = client.predict(network="mlp", depth=2, width=8, lr_log10=-2, steps=5, eval_every=5, train_size=64,
+                         batch_size=32, api_name="/training_run")
+    from dataclasses import replace
+
+    from models.training_lab.network import parameter_count
+    mlp = replace(LabSettings(), network="mlp", depth=2, width=8)
+    assert "finished: 5 steps" in out[0] and f"{parameter_count(mlp):,} parameters" in out[0]
     code = client.predict(*good, api_name="/training_code")
     assert "torch.optim.Adam" in code
