@@ -126,8 +126,6 @@ TRAINING_STRINGS: dict[str, tuple[str, str]] = {
     "training.state_early": ("stopped early at step {step}: validation accuracy has not improved for {patience} "
                              "evaluations (best {best} at step {at})",
                              "在第 {step} 步提前停止：验证准确率已连续 {patience} 次评估没有提高（最佳 {best}，第 {at} 步）"),
-    "training.stopping": ("⏹️ stopping after this step: the curves stay; Resume continues the run",
-                          "⏹️ 本步结束后停止：曲线会保留；点击“继续”可接着训练"),
     "training.nothing_to_stop": ("nothing is training", "当前没有在训练"),
     "training.nothing_to_resume": ("There is no run to resume: press Train first.", "没有可继续的运行：请先点击训练。"),
     "training.cannot_resume": ("The last run has ended ({status}); press Train for a new one.",

@@ -176,8 +176,11 @@ def verify_checkpoint(model_id: str, request: gr.Request):
 
 
 def stop(stops: StopFlags, request: gr.Request):
-    lang = lang_of(request)
-    return text("training.stopping" if stops.stop(request) else "training.nothing_to_stop", lang)
+    """Set the session's stop flag. The status is left to the run's stream, which says "stopped at
+    step k" after the current step: a "stopping…" line from here could arrive after that and stay."""
+    if stops.stop(request):
+        return gr.update()
+    return text("training.nothing_to_stop", lang_of(request))
 
 
 # ---------------------------------------------------------------------------- views
