@@ -84,16 +84,8 @@ def describe(request: gr.Request, *values):
 
 @user_errors
 def augmented_batch(augment, seed, request: gr.Request):
-    import torch
-
-    from models.training.augment import random_augment
-    from models.training_lab.data import lab_data, to_inputs
-    from models.training_lab.pictures import batch_picture, to_uint8
-    data = lab_data(64)
-    x = to_inputs(data.train_images[:8])
-    kinds = tuple(a for a in AUGMENTATIONS if a in (augment or ()))
-    shown = random_augment(x, kinds, torch.Generator().manual_seed(int(seed or 0))) if kinds else x
-    return batch_picture(to_uint8(x), to_uint8(shown))
+    from models.training_lab.pictures import augmented_batch_picture
+    return augmented_batch_picture(tuple(a for a in AUGMENTATIONS if a in (augment or ())), int(seed or 0))
 
 
 @named_fields
@@ -236,7 +228,8 @@ def compare_table(session: dict, lang: str):
     headers = [text(f"training.col_{c}", lang) for c in TABLE_COLUMNS]
     if not runs:
         return pd.DataFrame(columns=headers)
-    varying = [f.name for f in fields(LabSettings) if len({str(getattr(r.settings, f.name)) for r in runs}) > 1]
+    changed = {name for r in runs[1:] for name in runs[0].settings.differences(r.settings)}
+    varying = [f.name for f in fields(LabSettings) if f.name in changed]
     rows = []
     for run, name in zip(runs, names):
         differs = ", ".join(f"{k}={_fmt(getattr(run.settings, k))}" for k in varying) or "—"

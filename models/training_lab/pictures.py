@@ -87,6 +87,17 @@ def batch_picture(originals: np.ndarray, augmented: np.ndarray) -> np.ndarray:
     return _grid(np.concatenate([originals, augmented]), columns=len(originals))
 
 
+def augmented_batch_picture(kinds: tuple[str, ...], seed: int, n: int = 8) -> np.ndarray:
+    """The first ``n`` training pictures above what ``kinds`` of augmentation make of them (seeded)."""
+    import torch
+
+    from models.training.augment import random_augment
+    from models.training_lab.data import lab_data, to_inputs
+    x = to_inputs(lab_data(64).train_images[:n])
+    shown = random_augment(x, kinds, torch.Generator().manual_seed(seed)) if kinds else x
+    return batch_picture(to_uint8(x), to_uint8(shown))
+
+
 def filters_picture(filters: np.ndarray, max_filters: int = 64) -> np.ndarray:
     """A CNN's first-layer kernels (C, 3, k, k), each scaled to its own range, as RGB tiles in a
     near-square grid (16 filters: 4 x 4), big enough to see each kernel's 3 x 3 colours."""
