@@ -49,6 +49,7 @@ checkpoints: $(VENV)/.installed     ## retrain every studio checkpoint into asse
 	$(PY) training_scripts/train_clip.py
 	$(PY) training_scripts/train_diffusion.py
 	$(PY) training_scripts/train_gpt.py
+	$(PY) training_scripts/train_fusion.py   # reads the CLIP and YOLO checkpoints: after them
 
 bench: $(VENV)/.installed            ## runtime benchmark table for every registered tab (fp32 and int8)
 	$(PY) -m models.bench --all --backends eager,compiled,onnxruntime,tensorrt --precisions fp32,int8 \

@@ -44,6 +44,15 @@ DIFFUSION_MAX_GUIDANCE = 20.0     # beyond ~10 pictures saturate; the slider sto
 # GPT
 GPT_MAX_PROMPT_CHARS = 20_000     # longer input is refused before tokenising (the API, not the UI box)
 
+# Multimodal lab
+MULTIMODAL_SCENE_SIZE = 256       # every picture is read as this square (the studio YOLO's and SAM's size)
+MULTIMODAL_MAX_TEXT_CHARS = 120   # a phrase, a sentence to draw or a question (CLIP reads 24 tokens at most)
+MULTIMODAL_MAX_OBJECTS = 8        # objects taken through every model (YOLO's most confident)
+MULTIMODAL_MAX_DRAWINGS = 4       # pictures per "say it, draw it"
+MULTIMODAL_DRAW_STEPS = (10, 100) # DDIM steps of a drawing
+FUSION_LIVE_MAX_STEPS = 600       # a live fusion run: ~1-2 minutes for an attention head on 2 cores
+FUSION_LIVE_SCENES = 400          # scenes (x 8 questions) a live run trains on, drawn and encoded once
+
 # Runtime lab
 LAB_MAX_BATCH = 64                # a public server's memory: 64 copies of SAM's encoder input is ~50 MB
 LAB_MAX_RUNS = 200

@@ -16,6 +16,8 @@ from models.diffusion import bench as diffusion_bench
 from models.diffusion.sources import SOURCES as DIFFUSION_SOURCES
 from models.gpt import bench as gpt_bench
 from models.gpt.sources import SOURCES as GPT_SOURCES
+from models.multimodal import bench as fusion_bench
+from models.multimodal.sources import SOURCES as FUSION_SOURCES
 from models.registry import Graph, Model, Topic
 from models.sam import bench as sam_bench
 from models.sam.sources import SOURCES as SAM_SOURCES
@@ -68,6 +70,11 @@ def load_gpt(source: str = "studio", **options):
     return GPTPredictor(source, **options)
 
 
+def load_fusion(source: str = "studio", **options):
+    from models.multimodal.predictor import FusionPredictor
+    return FusionPredictor(source, **options)
+
+
 # ---------------------------------------------------------------------------- models
 CNN = Model("cnn", CNN_SOURCES, load_cnn, examples=examples.picture_examples, graphs=(
     Graph("cnn", "CNN · classifier", "classifier", cnn_bench.classifier_spec, images=True),))
@@ -91,6 +98,12 @@ DIFFUSION = Model("diffusion", DIFFUSION_SOURCES, load_diffusion, graphs=(
 GPT = Model("gpt", GPT_SOURCES, load_gpt, examples=examples.prompt_examples, graphs=(
     Graph("gpt", "GPT · one decoding step (KV cache)", "decode_step", gpt_bench.generation_spec),))
 
+FUSION = Model("fusion", FUSION_SOURCES, load_fusion, examples=examples.detection_examples, graphs=(
+    Graph("fusion-late", "Fusion · late (pooled, multiplied at the end)", "late", fusion_bench.late_spec),
+    Graph("fusion-concat", "Fusion · early (pooled, concatenated, MLP)", "concat", fusion_bench.concat_spec),
+    Graph("fusion-cross", "Fusion · cross-attention (words attend to patches)", "cross", fusion_bench.cross_spec),
+    Graph("fusion-gated", "Fusion · gated cross-attention (Flamingo)", "gated", fusion_bench.gated_spec)))
+
 # ---------------------------------------------------------------------------- topics (tabs)
 STUDIO_TOPICS: tuple[Topic, ...] = (
     Topic("training"),       # week 1, how a network learns: trains its own small networks live
@@ -101,5 +114,6 @@ STUDIO_TOPICS: tuple[Topic, ...] = (
     Topic("clip", (CLIP,)),
     Topic("diffusion", (DIFFUSION,)),
     Topic("gpt", (GPT,)),
+    Topic("multimodal", (FUSION,)),   # week 3, joining modalities: the models above together, and fusion heads
     Topic("lab"),            # the Runtime lab: every graph above, on every runtime
 )
