@@ -371,6 +371,7 @@ from tabs.i18n_clip import CLIP_STRINGS  # noqa: E402
 from tabs.i18n_diffusion import DIFFUSION_STRINGS  # noqa: E402
 from tabs.i18n_lab import LAB_STRINGS  # noqa: E402
 from tabs.i18n_limits import LIMIT_STRINGS  # noqa: E402
+from tabs.i18n_multimodal import MULTIMODAL_STRINGS  # noqa: E402
 from tabs.i18n_sam import SAM_STRINGS  # noqa: E402
 from tabs.i18n_training import TRAINING_STRINGS  # noqa: E402
 from tabs.i18n_yolo import YOLO_STRINGS  # noqa: E402
@@ -383,6 +384,7 @@ STRINGS.update(DIFFUSION_STRINGS)
 STRINGS.update(LAB_STRINGS)
 STRINGS.update(LIMIT_STRINGS)
 STRINGS.update(TRAINING_STRINGS)
+STRINGS.update(MULTIMODAL_STRINGS)
 
 
 def i18n() -> gr.I18n:

@@ -40,6 +40,16 @@ LIMIT_STRINGS: dict[str, tuple[str, str]] = {
         "tokens; when prompt and new tokens exceed the model's context, the start of the prompt is dropped.",
         f"📏 限制：提示最多 {L.GPT_MAX_PROMPT_CHARS:,} 个字符；生成 {_GPT_TOKENS[0]}–{_GPT_TOKENS[1]} 个新词元；"
         "提示加新词元超出模型上下文时，丢弃提示的开头部分。"),
+    "multimodal.limits": (
+        f"📏 Limits: {_PIC_EN}, read as a {L.MULTIMODAL_SCENE_SIZE} px square; phrases, sentences and questions up to "
+        f"{L.MULTIMODAL_MAX_TEXT_CHARS} characters; the {L.MULTIMODAL_MAX_OBJECTS} most confident objects go through "
+        f"every model; up to {L.MULTIMODAL_MAX_DRAWINGS} drawings of {L.MULTIMODAL_DRAW_STEPS[0]}–"
+        f"{L.MULTIMODAL_DRAW_STEPS[1]} steps; live training up to {L.FUSION_LIVE_MAX_STEPS} steps on "
+        f"{L.FUSION_LIVE_SCENES} scenes.",
+        f"📏 限制：{_PIC_ZH}，按 {L.MULTIMODAL_SCENE_SIZE} 像素正方形读取；短语、句子和问题最多 {L.MULTIMODAL_MAX_TEXT_CHARS} 个字符；"
+        f"置信度最高的 {L.MULTIMODAL_MAX_OBJECTS} 个物体经过每个模型；每次最多画 {L.MULTIMODAL_MAX_DRAWINGS} 张，"
+        f"{L.MULTIMODAL_DRAW_STEPS[0]}–{L.MULTIMODAL_DRAW_STEPS[1]} 步；现场训练最多 {L.FUSION_LIVE_MAX_STEPS} 步，"
+        f"使用 {L.FUSION_LIVE_SCENES} 个场景。"),
     "lab.limits": (
         f"📏 Limits: batches up to {L.LAB_MAX_BATCH}; up to {L.LAB_MAX_RUNS} timed runs per measurement; one "
         "measurement at a time in the whole studio (others wait in the queue).",

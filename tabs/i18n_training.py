@@ -55,7 +55,7 @@ TRAINING_STRINGS: dict[str, tuple[str, str]] = {
     "training.limits": (
         f"📏 Limits: up to {L.TRAINING_LIMITS['steps'][1]:,} steps and {L.TRAINING_MAX_SECONDS:g} s per run; "
         f"{L.TRAINING_MAX_RUNS} runs kept for the comparison, for {L.TRAINING_SESSION_HOURS:g} hours after the "
-        "last one; width up to {L.TRAINING_LIMITS['width'][1]} "
+        f"last one; width up to {L.TRAINING_LIMITS['width'][1]} "
         "(128 channels for a CNN); two runs train at once in the whole studio (others wait in the queue).",
         f"📏 限制：每次运行最多 {L.TRAINING_LIMITS['steps'][1]:,} 步、{L.TRAINING_MAX_SECONDS:g} 秒；比较中保留 "
         f"{L.TRAINING_MAX_RUNS} 次运行，最后一次之后保留 {L.TRAINING_SESSION_HOURS:g} 小时；宽度最多 {L.TRAINING_LIMITS['width'][1]}（CNN 最多 128 个通道）；整个工作室同时最多训练两个"

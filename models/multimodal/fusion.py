@@ -207,7 +207,7 @@ class GatedCrossAttentionFusion(nn.Module):
 
     def gates(self) -> list[tuple[float, float]]:
         """tanh of each block's (attention gate, feed-forward gate): 0 = the picture is ignored."""
-        return [(float(torch.tanh(b.attn_gate)), float(torch.tanh(b.ff_gate))) for b in self.blocks]
+        return [(float(torch.tanh(b.attn_gate.detach())), float(torch.tanh(b.ff_gate.detach()))) for b in self.blocks]
 
     def forward(self, patches, words, word_mask, sentence):
         image, x = self.tokens(patches, words)

@@ -22,7 +22,7 @@ import numpy as np
 from models.multimodal.features import SCENE_SIZE, scene_picture
 
 CROP_MARGIN = 1.6       # crop side / box side: an object fills ~60 % of its crop, as in CLIP's training pictures
-_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(the|a|an)(\s+|$)", re.IGNORECASE)
 
 
 def phrase_core(phrase: str) -> str:

@@ -118,3 +118,13 @@ def launch():
     yield start
     for demo in demos:
         demo.close()
+
+
+def open_tab(page, tab_id: str, label: str) -> None:
+    """Click a top-level tab (by id, or by its ``label`` text in the "More tabs" ⋯ menu when the bar is full)."""
+    button = page.locator(f"button[data-tab-id={tab_id}]")
+    if button.count() and button.first.is_visible():
+        button.first.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    page.locator("button:visible", has_text=label).last.click()

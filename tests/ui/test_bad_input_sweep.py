@@ -27,6 +27,9 @@ BASELINE = {("/cnn_classify", "layer"): "layer1.0.conv1", ("/cnn_feature_maps", 
 BASELINE |= {("/training_run", "steps"): 5, ("/training_run", "eval_every"): 5}
 # the slow comparisons at their smallest: malformed input is the point here, not the timing
 BASELINE |= {("/diffusion_compare_samplers", "picked"): ["ddim-25"], ("/diffusion_compare_samplers", "n"): 1}
+# a live fusion run and a drawing at their smallest
+BASELINE |= {("/multimodal_train_head", "steps"): 20, ("/multimodal_say_and_draw", "steps"): 10,
+             ("/multimodal_say_and_draw", "n"): 1}
 SMALLEST_RUNS = 5             # the A/B slider's minimum (tabs/kit.py)
 
 

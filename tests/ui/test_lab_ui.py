@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import open_tab
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.ui
 
 
 def _open_lab(page, studio_url):
-    page.set_viewport_size({"width": 1920, "height": 1000})   # nine tabs: at 1400 px the last is in the "⋯" menu
     page.goto(studio_url)
-    page.get_by_role("tab", name=re.compile("Runtime lab")).click()
+    open_tab(page, "lab", "Runtime lab")
     expect(page.locator("#lab-run")).to_be_visible()
 
 

@@ -26,6 +26,8 @@ PUBLIC_ENDPOINTS = {
     "/gpt_compare_runtimes",
     "/lab_run",
     "/training_run", "/training_code",
+    "/multimodal_find_and_cut", "/multimodal_every_model", "/multimodal_say_and_draw", "/multimodal_ask",
+    "/multimodal_train_head", "/multimodal_compare_runtimes",
 }
 
 

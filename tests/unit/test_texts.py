@@ -11,7 +11,7 @@ from models import checkpoints
 
 # the string modules that read cards, and tabs.i18n last (it merges them)
 MODULES = ("tabs.facts", "tabs.i18n_attention", "tabs.i18n_clip", "tabs.i18n_diffusion", "tabs.i18n_sam",
-           "tabs.i18n_yolo", "tabs.i18n_lab", "tabs.i18n")
+           "tabs.i18n_yolo", "tabs.i18n_lab", "tabs.i18n_multimodal", "tabs.i18n")
 
 
 def _set(card: dict, path: str, value) -> None:
@@ -33,6 +33,8 @@ ALTERED = {
                              "metrics.second_judge_shape_accuracy": 0.333, "metrics.reference.shape_accuracy": 0.444,
                              "metrics.steps": 17},
     "yolo-shapeworld": {"metrics.heldout_map50": 0.4321},
+    "fusion-shapeworld": {"metrics.text_to_mask.box_rank.miou": 0.567, "metrics.val.cross.attribute": 0.345,
+                          "train_seconds": 3000},
 }
 # (string key, what it must now say)
 EXPECTED = [
@@ -45,6 +47,7 @@ EXPECTED = [
     ("diffusion.learn", "22.2 %"), ("diffusion.learn", "56 minutes"), ("diffusion.learn", "33.3 %"),
     ("diffusion.learn", "44.4 %"), ("diffusion.learn", "17 steps"),
     ("yolo.learn", "0.432"),
+    ("multimodal.find_intro", "56.7 %"), ("multimodal.accuracy_intro", "34.5 %"), ("multimodal.live_intro", "50 minutes"),
 ]
 
 
