@@ -23,7 +23,7 @@ def test_every_tab_has_its_own_model_queue_and_benchmarks_share_one():
             assert fn.concurrency_limit == 1, (fn.name, cid)
             groups.setdefault(cid, set()).add(fn.name)
     heavy = {cid for cid in groups if cid.startswith(HEAVY)}
-    assert heavy == {f"{HEAVY}-{tab}" for tab in ("cnn", "attention", "yolo", "sam", "clip", "diffusion", "gpt")}
+    assert heavy == {f"{HEAVY}-{tab}" for tab in ("cnn", "attention", "yolo", "sam", "clip", "diffusion", "gpt", "multimodal")}
     assert BENCH in groups
 
 
