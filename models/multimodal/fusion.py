@@ -153,12 +153,17 @@ class WordReadout(nn.Module):
 
 
 class CrossAttentionFusion(nn.Module):
+    """Words over patches: ``layers`` blocks of ``block`` (the words attend to the patches), then
+    the answer from every word's state."""
+
+    block = CrossBlock
+
     def __init__(self, d_patch: int, d_word: int, length: int, width: int = WIDTH, grid_cells: int = 256,
                  layers: int = 2):
         super().__init__()
         self.tokens = _Tokens(d_patch, d_word, width, grid_cells)
         self.image_norm = nn.LayerNorm(width)
-        self.blocks = nn.ModuleList(CrossBlock(width) for _ in range(layers))
+        self.blocks = nn.ModuleList(self.block(width) for _ in range(layers))
         self.out = WordReadout(width, length)
 
     def forward(self, patches, words, word_mask, sentence):
@@ -196,27 +201,14 @@ class GatedCrossBlock(nn.Module):
         return x + self.ff(self.norm_ff(x)), weights
 
 
-class GatedCrossAttentionFusion(nn.Module):
-    def __init__(self, d_patch: int, d_word: int, length: int, width: int = WIDTH, grid_cells: int = 256,
-                 layers: int = 2):
-        super().__init__()
-        self.tokens = _Tokens(d_patch, d_word, width, grid_cells)
-        self.image_norm = nn.LayerNorm(width)
-        self.blocks = nn.ModuleList(GatedCrossBlock(width) for _ in range(layers))
-        self.out = WordReadout(width, length)
+class GatedCrossAttentionFusion(CrossAttentionFusion):
+    """The same words-over-patches head with Flamingo's gated blocks."""
+
+    block = GatedCrossBlock
 
     def gates(self) -> list[tuple[float, float]]:
         """tanh of each block's (attention gate, feed-forward gate): 0 = the picture is ignored."""
         return [(float(torch.tanh(b.attn_gate.detach())), float(torch.tanh(b.ff_gate.detach()))) for b in self.blocks]
-
-    def forward(self, patches, words, word_mask, sentence):
-        image, x = self.tokens(patches, words)
-        image = self.image_norm(image)
-        first = None
-        for block in self.blocks:
-            x, weights = block(x, image, word_mask)
-            first = weights if first is None else first
-        return self.out(x, word_mask), _patch_weights(first, word_mask)
 
 
 def build_head(kind: str, d_patch: int, d_word: int, length: int, grid_cells: int = 256) -> nn.Module:

@@ -134,7 +134,7 @@ class FusionPredictor(Predictor):
         """CLIP's dense patch embeddings on a scene (text -> mask's patch click), built once."""
         from models.multimodal.pipelines import ScenePatches
         if self._scene_patches is None:
-            self._scene_patches = ScenePatches(self.clip)
+            self._scene_patches = ScenePatches(self.clip, self.scene_encoder.clip.visual)   # one resized copy
         return self._scene_patches
 
     @property
