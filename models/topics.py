@@ -101,7 +101,7 @@ GPT = Model("gpt", GPT_SOURCES, load_gpt, examples=examples.prompt_examples, gra
 FUSION = Model("fusion", FUSION_SOURCES, load_fusion, examples=examples.detection_examples, graphs=(
     Graph("fusion-late", "Fusion · late (pooled, multiplied at the end)", "late", fusion_bench.late_spec),
     Graph("fusion-concat", "Fusion · early (pooled, concatenated, MLP)", "concat", fusion_bench.concat_spec),
-    Graph("fusion-cross", "Fusion · cross-attention (words attend to patches)", "cross", fusion_bench.cross_spec),
+    Graph("fusion-cross", "Fusion · cross-attention (words attend to objects)", "cross", fusion_bench.cross_spec),
     Graph("fusion-gated", "Fusion · gated cross-attention (Flamingo)", "gated", fusion_bench.gated_spec)))
 
 # ---------------------------------------------------------------------------- topics (tabs)

@@ -1,7 +1,7 @@
 """The Multimodal lab's strings (English, Simplified Chinese); merged into tabs.i18n.STRINGS."""
 from __future__ import annotations
 
-from tabs.facts import minutes, pct
+from tabs.facts import metric, minutes, pct
 
 _CARD = "fusion-shapeworld"
 _A_MIOU = pct(_CARD, "text_to_mask", "patch_click", "miou")
@@ -13,7 +13,13 @@ _CROSS_ATTR = pct(_CARD, "val", "cross", "attribute")
 _LATE_EXIST = pct(_CARD, "val", "late", "exist")
 _CROSS_EXIST = pct(_CARD, "val", "cross", "exist")
 _CROSS_REL = pct(_CARD, "val", "cross", "relation")
-_CROSS_HELD_ATTR = pct(_CARD, "heldout", "cross", "attribute")
+_LATE_REL = pct(_CARD, "val", "late", "relation")
+_CROSS_COUNT = pct(_CARD, "val", "cross", "count")
+_HELD = {k: pct(_CARD, "heldout", "cross", k) for k in ("exist", "attribute", "count", "relation")}
+_SEEING = pct(_CARD, "ablation", "cross_seeing_keys", "heldout", "all")
+_READING = pct(_CARD, "ablation", "cross_reading_words", "heldout", "all")
+_CROSS_HELD_ALL = pct(_CARD, "heldout", "cross", "all")
+_TRAIN_SCENES = f"{(metric(_CARD, 'data', 'train_scenes') or 0):,}"
 _MINUTES = minutes(_CARD)
 
 MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
@@ -114,14 +120,14 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
     "multimodal.col_cosine": ("cosine", "余弦"),
     "multimodal.drawings": ("Drawings, as CLIP reads them back", "画作，以及 CLIP 的读回结果"),
     "multimodal.ask_intro": (
-        "Four heads answer the same question from the same frozen tokens (CLIP's and YOLO's features of 16 × 16 "
-        "patches, CLIP's word tokens). **Late** and **early** fusion see the picture as one averaged vector; "
-        "**cross-attention** lets each word look at the patches; **gated** cross-attention (Flamingo) starts as a "
-        "text-only model and learns, through a tanh gate, how much to look. 🎲 asks a question about the drawn scene "
-        "whose answer the studio knows.",
-        "四个融合头用同样冻结的词元回答同一个问题（CLIP 和 YOLO 在 16 × 16 图块上的特征，CLIP 的词元）。**后期**和**早期**融合把图片看成"
-        "一个平均后的向量；**交叉注意力**让每个词去看图块；**门控**交叉注意力（Flamingo）一开始是纯文本模型，通过 tanh 门学习看多少图片。"
-        "🎲 针对当前生成的场景提一个工作室知道答案的问题。"),
+        "Four heads answer the same question from the same frozen tokens: one token per object YOLO found (CLIP's "
+        "colour of its crop, YOLO's shape, its box) and CLIP's word tokens. **Late** and **early** fusion see the "
+        "objects as one averaged vector; **cross-attention** lets each word look at the objects one by one; "
+        "**gated** cross-attention (Flamingo) starts as a text-only model and learns, through a tanh gate, how much to "
+        "look. 🎲 asks a question about the drawn scene whose answer the studio knows.",
+        "四个融合头用同样冻结的词元回答同一个问题：YOLO 找到的每个物体一个词元（CLIP 对其裁剪图读出的颜色、YOLO 的形状、它的框），"
+        "以及 CLIP 的词元。**后期**和**早期**融合把所有物体看成一个平均后的向量；**交叉注意力**让每个词逐个去看物体；"
+        "**门控**交叉注意力（Flamingo）一开始是纯文本模型，通过 tanh 门学习看多少图片。🎲 针对当前生成的场景提一个工作室知道答案的问题。"),
     "multimodal.question": ("Question", "问题"),
     "multimodal.kind": ("Kind", "类型"),
     "multimodal.random_question": ("🎲 A question about this scene", "🎲 针对此场景提问"),
@@ -144,23 +150,24 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
                               "请先生成一个场景（🎲）：工作室只知道自己场景的答案。"),
     "multimodal.no_such_question": ("This scene cannot pose a {kind} question (no object is unique enough): try "
                                     "another kind or scene.", "这个场景无法提出{kind}问题（没有足够独特的物体）：换一种类型或场景。"),
-    "multimodal.cross_map": ("Cross-attention: where the words looked", "交叉注意力：词看向了哪里"),
-    "multimodal.gated_map": ("Gated cross-attention: where the words looked", "门控交叉注意力：词看向了哪里"),
+    "multimodal.cross_map": ("Cross-attention: which objects the words looked at (share of attention; the rest "
+                             "went to “nothing here”)", "交叉注意力：词看向了哪些物体（注意力份额；其余给了“这里没有”）"),
+    "multimodal.gated_map": ("Gated cross-attention: which objects the words looked at",
+                             "门控交叉注意力：词看向了哪些物体"),
     "multimodal.accuracy_intro": (
         "**Accuracy per question kind** (from the checkpoint's card: 500 new scenes of seen colour–shape pairs, 500 "
-        "scenes of held-out pairs). What it shows: the pooled heads see one averaged vector and cannot tell which "
-        f"colour sat on which shape: late fusion answers attribute questions at {_LATE_ATTR} and existence at "
-        f"{_LATE_EXIST} on seen pairs; cross-attention, which keeps the patches apart, reaches {_CROSS_ATTR} and "
-        f"{_CROSS_EXIST}. Where every head is still weak: relations (cross-attention {_CROSS_REL}, about what "
-        "reading the axis from the question gives) and held-out pairs (cross-attention's attribute answers fall to "
-        f"{_CROSS_HELD_ATTR}): comparing two positions, and naming a colour–shape pair never seen together, are what "
-        "these small heads have not learned in their CPU budget. Chance = always the kind's most common training "
-        "answer.",
-        "**各类问题的准确率**（来自检查点的卡片：500 个已见颜色–形状组合的新场景，500 个留出组合的场景）。它说明：池化的头只看到一个平均向量，"
-        f"分不清哪个颜色在哪个形状上：在已见组合上，后期融合回答属性问题的准确率为 {_LATE_ATTR}，存在问题为 {_LATE_EXIST}；"
-        f"保持图块分开的交叉注意力达到 {_CROSS_ATTR} 和 {_CROSS_EXIST}。所有头仍然薄弱的地方：位置关系（交叉注意力 {_CROSS_REL}，"
-        f"大约相当于只从问题中读出方向轴）和留出组合（交叉注意力的属性回答降到 {_CROSS_HELD_ATTR}）：比较两个位置，以及说出从未一起"
-        "出现过的颜色–形状组合，是这些小模型在 CPU 预算内还没学会的。机会水平 = 总是给出该类问题在训练中最常见的答案。"),
+        "scenes of held-out pairs, which no studio model ever saw). What it shows: the pooled heads see one averaged "
+        "vector, so they cannot tell which colour sat on which shape nor where anything is: on seen pairs late fusion "
+        f"answers attribute questions at {_LATE_ATTR}, existence at {_LATE_EXIST} and relations at {_LATE_REL}. "
+        f"Cross-attention keeps the objects apart: {_CROSS_ATTR}, {_CROSS_EXIST} and {_CROSS_REL} (counting "
+        f"{_CROSS_COUNT}). On held-out pairs it answers existence {_HELD['exist']}, attribute {_HELD['attribute']}, "
+        f"counting {_HELD['count']} and relations {_HELD['relation']}. Chance = always the kind's most common "
+        "training answer.",
+        "**各类问题的准确率**（来自检查点的卡片：500 个已见颜色–形状组合的新场景，500 个留出组合的场景——任何工作室模型都没见过这些组合）。"
+        "它说明：池化的头只看到一个平均向量，分不清哪个颜色在哪个形状上，也不知道东西在哪里：在已见组合上，后期融合回答属性问题的准确率为 "
+        f"{_LATE_ATTR}，存在问题为 {_LATE_EXIST}，位置关系为 {_LATE_REL}。交叉注意力让物体保持分开：{_CROSS_ATTR}、{_CROSS_EXIST} 和 "
+        f"{_CROSS_REL}（计数 {_CROSS_COUNT}）。在留出组合上，它回答存在 {_HELD['exist']}、属性 {_HELD['attribute']}、"
+        f"计数 {_HELD['count']}、位置关系 {_HELD['relation']}。机会水平 = 总是给出该类问题在训练中最常见的答案。"),
     "multimodal.accuracy": ("Accuracy: question kind × fusion head", "准确率：问题类型 × 融合头"),
     "multimodal.col_split": ("scenes", "场景"),
     "multimodal.col_kind": ("question", "问题"),
@@ -170,9 +177,9 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
     "multimodal.live_title": ("🏋️ Train a head yourself", "🏋️ 自己训练一个头"),
     "multimodal.live_intro": (
         f"A fresh head, trained live on 400 scenes for a few hundred steps (the shipped heads trained "
-        f"{_MINUTES} minutes in all on 6,000 scenes), then measured beside the shipped one on 100 new scenes. "
+        f"{_MINUTES} minutes in all on {_TRAIN_SCENES} scenes), then measured beside the shipped one on 100 new scenes. "
         "The pooled heads learn in seconds and stop improving; the attention heads keep going.",
-        f"一个新的融合头，在 400 个场景上现场训练几百步（随附的头在 6,000 个场景上总共训练了 {_MINUTES} 分钟），然后在 100 个新场景上"
+        f"一个新的融合头，在 400 个场景上现场训练几百步（随附的头在 {_TRAIN_SCENES} 个场景上总共训练了 {_MINUTES} 分钟），然后在 100 个新场景上"
         "与随附的头比较。池化的头几秒就学会并停止进步；注意力头则持续进步。"),
     "multimodal.train_head": ("Head", "融合头"),
     "multimodal.train_steps": ("Steps", "步数"),
@@ -186,16 +193,16 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
     "multimodal.col_shipped": ("shipped ({n} steps)", "随附的（{n} 步）"),
     "graph.fusion-late": ("Fusion · late (pooled, multiplied at the end)", "融合 · 后期（池化，最后相乘）"),
     "graph.fusion-concat": ("Fusion · early (pooled, concatenated, MLP)", "融合 · 早期（池化，拼接，MLP）"),
-    "graph.fusion-cross": ("Fusion · cross-attention (words attend to patches)", "融合 · 交叉注意力（词关注图块）"),
+    "graph.fusion-cross": ("Fusion · cross-attention (words attend to objects)", "融合 · 交叉注意力（词关注物体）"),
     "graph.fusion-gated": ("Fusion · gated cross-attention (Flamingo)", "融合 · 门控交叉注意力（Flamingo）"),
     "multimodal.learn": (
-        """**Joining modalities (week 3).** A picture and a sentence are two kinds of input. *Late fusion* encodes
+        f"""**Joining modalities (week 3).** A picture and a sentence are two kinds of input. *Late fusion* encodes
 each alone into one vector and combines the two at the very end (here: multiplied element by element).
 *Early fusion* joins them sooner (here: the two pooled vectors concatenated, then an MLP over both).
 Both see the picture as **one averaged vector**: which colour sat on which shape, how many there were and
-where they stood is blurred away. *Cross-attention* keeps the picture as a set of patch tokens: every word
-asks "which patches match me?" (softmax(QKᵀ/√d)·V, the question's words as queries, the patches as keys and
-values), so "the circle" can fetch the circle's own colour and position.
+where they stood is blurred away. *Cross-attention* keeps the picture as a set of tokens, one per object
+YOLO found: every word asks "which objects match me?" (softmax(QKᵀ/√d)·V, the question's words as queries,
+the objects as keys and values), so "the circle" can fetch the circle's own colour and position.
 
 **Flamingo's gates.** Flamingo (2022) added cross-attention layers to a frozen language model. Each new layer's
 output is multiplied by tanh(α) with α starting at 0, so at the start the model is exactly the language model
@@ -203,32 +210,50 @@ and training decides how much to look at the picture. The gated head here does t
 shown after each question.
 
 **Shared embedding space.** CLIP maps pictures and sentences into one space, so text can find a patch, rank a
-crop or pick the condition a diffusion model draws: the first three views use nothing else to join the
-modalities.
+crop, read an object's colour zero-shot or pick the condition a diffusion model draws: the first three views
+use nothing else to join the modalities.
 
-**Frozen features.** The heads do not train the towers. CLIP, trained on one object per 64 px picture, sees
-colour in a scene but hardly shape; YOLO, trained on scenes, sees shape but hardly colour (linear probes:
-`python training_scripts/train_fusion.py --probe`), so each patch token carries both.
+**Frozen features, one token per object.** The heads do not train the models they read. YOLO proposes the
+objects (as detectors did for VQA's "bottom-up attention"); CLIP reads each crop's colour, YOLO gives its shape
+and box (`python training_scripts/train_fusion.py --probe` measures how often each is right). A first version
+read a 16 × 16 grid of patch features instead: relations stayed at chance and held-out colours fell to half.
+
+**What the attention heads needed** (the last two measured in the card by training the head without them):
+- *Counting*: softmax weights sum to 1 however many objects match, so each head also passes on the sum of
+  sigmoid(score), a soft count.
+- *Colour-blind and shape-blind queries*: half the heads' keys see only colour, half only shape. With keys that
+  see everything, "star" learns that stars are never purple (no purple star is in training) and misses the one
+  that is: {_SEEING} of held-out questions right instead of {_CROSS_HELD_ALL}.
+- *Answers from what was found*: the answer is read from what attention added to each word, not from the word
+  itself, or the head learns answer priors per question (VQA-CP's language-prior problem): {_READING} of held-out
+  questions right.
 
 **Things to try.**
 1. Ask "how many …?" and "is the … left or right of the …?" on a few 🎲 scenes: which heads get them right?
 2. Watch the cross-attention map while you change the noun in the question.
 3. Train the late-fusion head live, then the cross-attention head: compare the curves.
 4. Find "the green circle" on a scene without one: what do the two pipelines do?""",
-        """**连接不同模态（第 3 周）。** 图片和句子是两种输入。*后期融合*把它们各自编码成一个向量，到最后才合并（这里是逐元素相乘）。
+        f"""**连接不同模态（第 3 周）。** 图片和句子是两种输入。*后期融合*把它们各自编码成一个向量，到最后才合并（这里是逐元素相乘）。
 *早期融合*更早地合并（这里把两个池化后的向量拼接，再用一个 MLP 处理）。两者都把图片看成**一个平均后的向量**：哪个颜色在哪个形状上、
-有几个、在哪里，都被模糊掉了。*交叉注意力*把图片保留为一组图块词元：每个词都问“哪些图块与我匹配？”（softmax(QKᵀ/√d)·V，
-问题的词作查询，图块作键和值），于是“the circle”能取回圆自己的颜色和位置。
+有几个、在哪里，都被模糊掉了。*交叉注意力*把图片保留为一组词元，YOLO 找到的每个物体一个：每个词都问“哪些物体与我匹配？”
+（softmax(QKᵀ/√d)·V，问题的词作查询，物体作键和值），于是“the circle”能取回圆自己的颜色和位置。
 
 **Flamingo 的门。** Flamingo（2022）在冻结的语言模型中加入交叉注意力层。每个新层的输出乘以 tanh(α)，α 从 0 开始，
 所以一开始模型就是原来的语言模型，由训练决定看多少图片。这里的门控头也是这样；每次提问后都会显示它的门值。
 
-**共享嵌入空间。** CLIP 把图片和句子映射到同一个空间，于是文本可以找到图块、为裁剪图排序、或挑选扩散模型要画的条件：
-前三个视图只靠它连接模态。
+**共享嵌入空间。** CLIP 把图片和句子映射到同一个空间，于是文本可以找到图块、为裁剪图排序、零样本读出物体的颜色、
+或挑选扩散模型要画的条件：前三个视图只靠它连接模态。
 
-**冻结的特征。** 融合头不训练这些塔。CLIP 在“每张 64 像素图片一个物体”上训练，能在场景中看出颜色，却几乎看不出形状；
-YOLO 在场景上训练，能看出形状，却几乎看不出颜色（线性探针：`python training_scripts/train_fusion.py --probe`），
-所以每个图块词元同时包含两者。
+**冻结的特征，每个物体一个词元。** 融合头不训练它们读取的模型。YOLO 提出物体（就像 VQA 的“自底向上注意力”中的检测器）；
+CLIP 读出每个裁剪图的颜色，YOLO 给出形状和框（`python training_scripts/train_fusion.py --probe` 测量它们各自多常正确）。
+最初的版本读取的是 16 × 16 的图块特征：位置关系停留在机会水平，留出组合的颜色只答对一半。
+
+**注意力头需要的东西**（后两项在卡片中测量：去掉它们再训练这个头）：
+- *计数*：无论有多少物体匹配，softmax 权重之和都是 1，所以每个头还传出 sigmoid(分数) 之和，即一个软计数。
+- *看不见颜色、看不见形状的查询*：一半头的键只看颜色，一半只看形状。如果键什么都能看，“star”会学到星形从来不是紫色的
+  （训练中没有紫色星形），于是错过真正的紫色星形：留出问题的正确率为 {_SEEING}，而不是 {_CROSS_HELD_ALL}。
+- *从找到的东西读答案*：答案从注意力给每个词加上的内容读出，而不是从词本身读出，否则融合头会学到每个问题的答案先验
+  （VQA-CP 的语言先验问题）：留出问题的正确率只有 {_READING}。
 
 **试一试。**
 1. 在几个 🎲 场景上问“how many …?”和“is the … left or right of the …?”：哪些头答对了？

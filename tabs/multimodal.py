@@ -155,8 +155,8 @@ def ask(fusion: ModelSlot, image, question, scene_seed, runtime, request: gr.Req
         right = [h.head for h in answers if h.answer == truth.answer]
         verdict = text("multimodal.truth", lang, answer=truth.answer, kind=text(f"multimodal.kind_{truth.kind}", lang),
                        right=", ".join(text(f"multimodal.head_{h}", lang) for h in right) or "—")
-    return (*labels, pictures.attention_over_scene(scene, cross.weights),
-            pictures.attention_over_scene(scene, gated.weights), text("multimodal.gates", lang, gates=gates), verdict)
+    return (*labels, pictures.attention_over_objects(scene, cross.boxes, cross.weights),
+            pictures.attention_over_objects(scene, gated.boxes, gated.weights), text("multimodal.gates", lang, gates=gates), verdict)
 
 
 def _top(head, k: int = 5):

@@ -1,7 +1,7 @@
 """Question-answer sets over encoded scenes: what ``train_fusion.py``, the tab's live training and
 the card test build, train on and measure with, in one place.
 
-A ``QASet`` keeps each scene's image tokens once (float16) and, per question, the scene it is
+A ``QASet`` keeps each scene's object tokens once (float16) and, per question, the scene it is
 about, its word tokens and its answer; ``batch`` gathers them. ``accuracy_by_kind`` is the card's
 measure: per question kind, the share answered right.
 """
@@ -21,7 +21,7 @@ Progress = Callable[[float, str], None]
 
 @dataclass
 class QASet:
-    patches: torch.Tensor        # (S, 256, Dp) float16: one row per scene
+    objects: torch.Tensor        # (S, N, D) float16: one row per scene
     scene_of: torch.Tensor       # (Q,) int64
     words: torch.Tensor          # (Q, L, Dw) float16
     word_mask: torch.Tensor      # (Q, L) float32
@@ -34,8 +34,8 @@ class QASet:
         return len(self.answers)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(patches, words, word_mask, sentence) float32 and the answers, for questions ``index``."""
-        return (self.patches[self.scene_of[index]].float(), self.words[index].float(), self.word_mask[index],
+        """(objects, words, word_mask, sentence) float32 and the answers, for questions ``index``."""
+        return (self.objects[self.scene_of[index]].float(), self.words[index].float(), self.word_mask[index],
                 self.sentence[index], self.answers[index])
 
 
@@ -76,16 +76,16 @@ def encode_questions(encoder, texts: list[str], batch: int = 256) -> dict[str, t
     return out
 
 
-def build(scenes, scene_encoder, question_encoder, per_kind: int, seed: int, split: str,
+def build(scenes, object_encoder, question_encoder, per_kind: int, seed: int, split: str,
           progress: Progress | None = None) -> QASet:
     from models.multimodal.features import scene_picture
     pictures = np.stack([scene_picture(s.image) for s in scenes])
-    chunks = []
-    for i in range(0, len(pictures), 256):
-        chunks.append(scene_encoder(pictures[i:i + 256]).half())
+    chunks, step = [], 50
+    for i in range(0, len(pictures), step):
+        chunks.append(object_encoder(pictures[i:i + step])[0].half())
         if progress:
-            progress(min(i + 256, len(pictures)) / len(pictures),
-                     f"encoding scenes {min(i + 256, len(pictures))}/{len(pictures)}")
+            done = min(i + step, len(pictures))
+            progress(done / len(pictures), f"finding and reading the objects of scene {done}/{len(pictures)}")
     pairs = questions_for(scenes, per_kind, seed, split)
     encoded = encode_questions(question_encoder, [q.text for _, q in pairs])
     words = torch.stack([encoded[q.text][0] for _, q in pairs]).half()

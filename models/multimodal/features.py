@@ -1,25 +1,28 @@
-"""What the fusion heads read: frozen studio towers turned into patch tokens and word tokens.
+"""What the fusion heads read: one token per object the studio models found, and word tokens.
 
-**Image tokens: two frozen towers, because neither sees a scene alone.** The studio CLIP was
-trained on one object per 64 px picture. Measured with linear probes on the mean of each
-object's patch tokens (600 training scenes, 200 new scenes; ``python training_scripts/
-train_fusion.py --probe``):
+**Image tokens: what the studio models say about each object** (bottom-up attention, as in
+Anderson et al. 2018: a detector proposes the regions, the question attends over them). YOLO finds
+the objects (its most confident ``MAX_OBJECTS`` boxes); each box's square crop goes through CLIP's
+image tower (CLIP was trained on one object per picture: a crop is what it knows). Each token is
 
-============================  ======  =====  ================================
-tokens                        colour  shape  shape, held-out colour-shape pairs
-============================  ======  =====  ================================
-CLIP, scene at 64 px (8x8)      0.91   0.32   0.05
-CLIP, scene at 128 px (16x16)   1.00   0.60   0.02
-YOLO neck P3 (stride 8)         0.45   0.99   0.99
-============================  ======  =====  ================================
+- ``COLOUR``: CLIP's colour, read zero-shot in its shared embedding space: the crop's softmax over
+  the 48 "colour shape" labels, summed over the shapes;
+- ``SHAPE``: YOLO's class, one-hot times its confidence;
+- ``BOX``: where the box is (centre x, centre y, width, height, as shares of the side, x4);
+- ``REAL``: 1 for an object, 0 for an empty slot (the heads never attend to an empty slot).
 
-CLIP's tokens carry colour and little shape (and on held-out pairs its "shape" is a guess from
-the colour); the YOLO detector, trained on scenes, carries shape and little colour. So each
-patch token is both, on one 16 x 16 grid over a 256 px scene: the CLIP image tower's last-layer
-tokens with the scene at 128 px (its position embeddings resized to 16 x 16 with open_clip's own
-``resize_pos_embed``: the ResNet stem keeps the same 8 px patches, so objects look the size
-they had in CLIP's training), beside YOLO's P3 neck features average-pooled 2 x 2 to the same
-grid. Each part is layer-normalised (no affine) so neither drowns the other.
+Why not patch tokens: the first version read a 16 x 16 grid of CLIP (at 128 px) + YOLO P3
+features. Linear probes on each object's patches (``--probe`` then) said CLIP's patches carry
+colour (1.00) and little shape (0.60; 0.02 on held-out pairs), YOLO's shape (0.99) and little
+colour (0.45); a cross-attention head on them reached 0.97 / 0.96 on seen existence / attribute,
+but relations stayed at chance (0.52) and held-out attributes fell to 0.49: the head had to find
+the objects and learn to bind colour to shape from 6,000 scenes. Per object, the models already
+agree with the truth (``python training_scripts/train_fusion.py --probe``: CLIP's colour 0.96,
+YOLO's shape 0.98, held-out pairs included), so the heads learn only the joining.
+
+Colour and shape stay in separate channels on purpose: a head whose "star" query could also read
+the colour would learn that stars are never purple when no purple star is in training, and miss
+the held-out one (see ``models.multimodal.fusion``).
 
 **Word tokens**: the studio CLIP's text tower, every position of its last layer through the text
 projection (causal: a word sees the words before it), and its usual pooled sentence embedding.
@@ -35,11 +38,19 @@ from PIL import Image
 from torch import nn
 
 from models import limits
+from models.shapeworld import COLOUR_NAMES, SHAPES
 
 SCENE_SIZE = limits.MULTIMODAL_SCENE_SIZE   # the picture the heads answer about (YOLO's input size)
-CLIP_SCENE_SIZE = 128     # the scene as the CLIP tower reads it: objects at their trained scale
-GRID = 16                 # patch tokens per side
-YOLO_LAYER = 15           # yolov8n's P3 neck output (stride 8), the detect head's finest input
+CLIP_SCENE_SIZE = 128     # the scene as CLIP's patch map reads it (text -> mask's patch click)
+MAX_OBJECTS = limits.MULTIMODAL_MAX_OBJECTS   # object slots per scene (YOLO's most confident boxes)
+DETECT_CONF = 0.25        # YOLO's confidence threshold (ultralytics' default)
+BOX_SCALE = 4.0           # box coordinates x4: near the other channels' range
+# the token's channels
+COLOUR = slice(0, len(COLOUR_NAMES))
+SHAPE = slice(COLOUR.stop, COLOUR.stop + len(SHAPES))
+BOX = slice(SHAPE.stop, SHAPE.stop + 4)
+REAL = BOX.stop
+DIM = REAL + 1
 
 
 def scene_picture(image) -> np.ndarray:
@@ -79,68 +90,50 @@ def clip_pixels(scenes: np.ndarray, norm, size: int = CLIP_SCENE_SIZE) -> torch.
     return torch.from_numpy(np.ascontiguousarray(((small - mean) / std).transpose(0, 3, 1, 2)))
 
 
-class CLIPSceneTokens(nn.Module):
-    """pixels (B, 3, size, size), CLIP-normalised -> (B, G * G, width) last-layer patch tokens."""
+class ObjectEncoder:
+    """Scenes -> (B, MAX_OBJECTS, DIM) float32 object tokens (empty slots all 0) and each scene's
+    boxes. Frozen: the studio YOLO and CLIP as they are."""
 
-    def __init__(self, clip: nn.Module, size: int = CLIP_SCENE_SIZE):
-        super().__init__()
-        self.visual = resized_visual(clip, size)
-
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        v = self.visual
-        x = v._embeds(pixels)
-        if not v.transformer.batch_first:
-            x = x.transpose(0, 1)
-        for block in v.transformer.resblocks:
-            x = block(x)
-        if not v.transformer.batch_first:
-            x = x.transpose(0, 1)
-        return v.ln_post(x[:, 1:])
-
-
-class YoloSceneTokens(nn.Module):
-    """pixels (B, 3, 256, 256) in [0, 1] -> (B, 256, channels): P3 neck features pooled to 16 x 16."""
-
-    def __init__(self, detection_model: nn.Module):
-        super().__init__()
-        self.net = detection_model.eval().requires_grad_(False)
-        self._out: list[torch.Tensor] = []
-        self.net.model[YOLO_LAYER].register_forward_hook(lambda _m, _i, out: self._out.append(out))
-
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        self._out.clear()
-        self.net(pixels)
-        p3 = self._out.pop()
-        pooled = F.adaptive_avg_pool2d(p3, GRID)
-        return pooled.flatten(2).transpose(1, 2)
-
-
-class SceneEncoder:
-    """Scenes -> (B, 256, D) float32 patch tokens, D = CLIP width + YOLO P3 channels. Frozen."""
+    dim = DIM
 
     def __init__(self, clip_predictor, yolo_predictor):
-        self.clip_norm = clip_predictor.norm
-        self.clip = CLIPSceneTokens(clip_predictor.model)
-        if self.clip.visual.grid_size[0] != GRID:
-            raise ValueError(f"the CLIP tower makes a {self.clip.visual.grid_size[0]}-patch grid at "
-                             f"{CLIP_SCENE_SIZE} px, the fusion heads read {GRID}")
-        self.yolo = YoloSceneTokens(copy.deepcopy(yolo_predictor.yolo.model))
-        self.dim = int(self.clip.visual.ln_post.normalized_shape[0]) + self._yolo_channels()
+        from models.clip.prompts import STUDIO_TEMPLATES
+        self.clip, self.yolo = clip_predictor, yolo_predictor
+        names = [yolo_predictor.names[k] for k in sorted(yolo_predictor.names)]
+        if names != list(SHAPES):
+            raise ValueError(f"the fusion tokens read YOLO's classes as the ShapeWorld shapes {SHAPES}, got {names}")
+        labels = [f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES]
+        self.labels = clip_predictor.label_embeddings(labels, list(STUDIO_TEMPLATES))[0]   # (48, D)
 
-    def _yolo_channels(self) -> int:
-        with torch.no_grad():
-            return int(self.yolo(torch.zeros(1, 3, SCENE_SIZE, SCENE_SIZE)).shape[-1])
+    def colours(self, crops: list) -> np.ndarray:
+        """(K, colours): CLIP's zero-shot over the 48 labels, summed over the shapes."""
+        emb, _ = self.clip.embed_images(crops)
+        probs = torch.from_numpy(self.clip.logit_scale * (emb @ self.labels.T)).double().softmax(-1).numpy()
+        return probs.reshape(len(crops), len(COLOUR_NAMES), len(SHAPES)).sum(2).astype(np.float32)
 
-    @torch.no_grad()
-    def __call__(self, scenes: np.ndarray, batch: int = 32) -> torch.Tensor:
-        """scenes: (B, 256, 256, 3) uint8 (``scene_picture``) -> (B, 256, D) float32."""
-        out = []
-        for i in range(0, len(scenes), batch):
-            chunk = scenes[i:i + batch]
-            clip = self.clip(clip_pixels(chunk, self.clip_norm))
-            yolo = self.yolo(torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 3, 1, 2))).float() / 255.0)
-            out.append(torch.cat([F.layer_norm(clip, clip.shape[-1:]), F.layer_norm(yolo, yolo.shape[-1:])], -1))
-        return torch.cat(out)
+    def detect(self, scene: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """YOLO's ``MAX_OBJECTS`` most confident boxes (K, 4), their classes and confidences."""
+        det = self.yolo.detect(scene, conf=DETECT_CONF)
+        keep = np.argsort(-det.scores, kind="stable")[:MAX_OBJECTS]
+        return det.boxes[keep], det.classes[keep], det.scores[keep]
+
+    def __call__(self, scenes: np.ndarray) -> tuple[torch.Tensor, list[np.ndarray]]:
+        """scenes: (B, 256, 256, 3) uint8 (``scene_picture``) -> (tokens, boxes per scene)."""
+        from models.multimodal.pipelines import square_crop
+        found = [self.detect(scene) for scene in scenes]
+        crops = [square_crop(scene, b) for scene, (boxes, _, _) in zip(scenes, found) for b in boxes]
+        colours = self.colours(crops) if crops else np.zeros((0, len(COLOUR_NAMES)), np.float32)
+        tokens = np.zeros((len(scenes), MAX_OBJECTS, DIM), np.float32)
+        start = 0
+        for t, (boxes, classes, conf) in zip(tokens, found):
+            k = len(boxes)
+            t[:k, COLOUR] = colours[start:start + k]
+            t[np.arange(k), SHAPE.start + classes] = conf
+            x1, y1, x2, y2 = (boxes / SCENE_SIZE).T
+            t[:k, BOX] = np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], 1) * BOX_SCALE
+            t[:k, REAL] = 1.0
+            start += k
+        return torch.from_numpy(tokens), [boxes for boxes, _, _ in found]
 
 
 class QuestionEncoder:

@@ -1,9 +1,9 @@
 """Fusion predictor: a picture and a question in, each fusion head's answer out, on any runtime.
 
 The four heads (``models.multimodal.fusion``) are four graphs; what they read is made here by
-the frozen studio towers (``models.multimodal.features``: CLIP + YOLO image tokens, CLIP word
-tokens), computed once per picture and per question and kept, so switching head or runtime
-costs only the head.
+the frozen studio models (``models.multimodal.features``: one token per object YOLO finds, with
+CLIP's colour of its crop; CLIP word tokens), computed once per picture and per question and kept,
+so switching head or runtime costs only the head.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class HeadAnswer:
     head: str
     answer: str
     probs: np.ndarray           # (len(ANSWERS),) softmax of the head's logits
-    weights: np.ndarray         # (GRID, GRID) how much each patch counted (uniform for pooled heads)
+    weights: np.ndarray         # (K,) how much each object counted (even for the pooled heads)
+    boxes: np.ndarray           # (K, 4) the objects' YOLO boxes, xyxy on the 256 px scene
     gates: list[tuple[float, float]] | None   # the gated head's tanh(gates) per block, else None
     ms: float
     runtime: str
@@ -64,19 +65,19 @@ class FusionPredictor(Predictor):
             raise checkpoints.CheckpointError(
                 f"the fusion heads were trained on features of other CLIP / YOLO checkpoints ({read}, now {now}): "
                 f"re-run {card['train_command']}")
-        self.scene_encoder = features.SceneEncoder(self.clip, self.yolo)
+        self.object_encoder = features.ObjectEncoder(self.clip, self.yolo)
         self.question_encoder = features.QuestionEncoder(self.clip)
         arch = card["architecture"]
         self.heads = {}
         for kind in HEADS:
-            head = build_head(kind, arch["patch_dim"], arch["word_dim"], arch["word_length"], arch["grid"] ** 2)
+            head = build_head(kind, arch["object_dim"], arch["word_dim"], arch["word_length"])
             checkpoints.load_into(head, {k[len(kind) + 1:]: v for k, v in state.items() if k.startswith(kind + ".")},
                                   card)
             self.heads[kind] = head.eval().requires_grad_(False)
 
     def describe(self) -> dict:
         return {"params": ", ".join(f"{k} {sum(p.numel() for p in h.parameters()):,}" for k, h in self.heads.items()),
-                "grid": features.GRID, "dim": self.scene_encoder.dim}
+                "objects": features.MAX_OBJECTS, "dim": features.DIM}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for h in self.heads.values() for p in h.parameters())
@@ -103,13 +104,15 @@ class FusionPredictor(Predictor):
         q = ask(scene, "relation", np.random.default_rng(0), "heldout")
         return scene.image, q.text if q else "is there a green circle?"
 
-    def scene_tokens(self, picture) -> torch.Tensor:
-        """(1, 256, D) image tokens of ``picture`` (kept for the last ``CACHE`` pictures)."""
+    def scene_tokens(self, picture) -> tuple[torch.Tensor, np.ndarray]:
+        """((1, N, D) object tokens, (K, 4) their boxes) of ``picture`` (kept for the last ``CACHE``
+        pictures)."""
         from models.sam.predictor import image_key
         scene = features.scene_picture(picture)
         key = image_key(scene)
         if key not in self._scenes:
-            self._scenes[key] = self.scene_encoder(scene[None])
+            tokens, boxes = self.object_encoder(scene[None])
+            self._scenes[key] = (tokens, boxes[0])
             while len(self._scenes) > CACHE:
                 self._scenes.popitem(last=False)
         self._scenes.move_to_end(key)
@@ -127,20 +130,20 @@ class FusionPredictor(Predictor):
 
     def head_inputs(self, picture, question: str) -> dict[str, np.ndarray]:
         words, mask, sentence = self.question_tokens(question)
-        return {"patches": self.scene_tokens(picture).numpy(), "words": words.numpy(),
+        return {"objects": self.scene_tokens(picture)[0].numpy(), "words": words.numpy(),
                 "word_mask": mask.numpy(), "sentence": sentence.numpy()}
 
     def scene_patches(self):
         """CLIP's dense patch embeddings on a scene (text -> mask's patch click), built once."""
         from models.multimodal.pipelines import ScenePatches
         if self._scene_patches is None:
-            self._scene_patches = ScenePatches(self.clip, self.scene_encoder.clip.visual)   # one resized copy
+            self._scene_patches = ScenePatches(self.clip)
         return self._scene_patches
 
     @property
     def dims(self) -> tuple[int, int, int]:
-        """(image token width, word token width, question positions): what a fresh head is built for."""
-        return self.scene_encoder.dim, self.question_encoder.dim, self.question_encoder.length
+        """(object token width, word token width, question positions): what a fresh head is built for."""
+        return features.DIM, self.question_encoder.dim, self.question_encoder.length
 
     def practice_sets(self, progress=None) -> tuple:
         """(train, val) question sets for a live run: ``FUSION_LIVE_SCENES`` training scenes and
@@ -148,9 +151,9 @@ class FusionPredictor(Predictor):
         from models import limits
         from models.multimodal import data
         if self._practice is None:
-            train = data.build(data.make_scenes(limits.FUSION_LIVE_SCENES, 0, "train"), self.scene_encoder,
+            train = data.build(data.make_scenes(limits.FUSION_LIVE_SCENES, 0, "train"), self.object_encoder,
                                self.question_encoder, 2, 0, "train", progress=progress)
-            val = data.build(data.make_scenes(100, 0, "val"), self.scene_encoder, self.question_encoder, 1, 1, "val")
+            val = data.build(data.make_scenes(100, 0, "val"), self.object_encoder, self.question_encoder, 1, 1, "val")
             self._practice = (train, val)
         return self._practice
 
@@ -166,8 +169,9 @@ class FusionPredictor(Predictor):
         probs = softmax(out["logits"][0].astype(np.float64)).astype(np.float32)
         module = self.heads[head]
         gates = module.gates() if isinstance(module, GatedCrossAttentionFusion) else None
-        return HeadAnswer(head, ANSWERS[int(np.argmax(probs))], probs,
-                          out["weights"][0].reshape(features.GRID, features.GRID), gates, ms, backend.describe())
+        boxes = self.scene_tokens(picture)[1]
+        return HeadAnswer(head, ANSWERS[int(np.argmax(probs))], probs, out["weights"][0][:len(boxes)], boxes,
+                          gates, ms, backend.describe())
 
     def answer_all(self, picture, question: str, runtime: str = "eager") -> list[HeadAnswer]:
         return [self.answer(picture, question, head, runtime) for head in HEADS]
