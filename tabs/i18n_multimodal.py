@@ -16,8 +16,20 @@ _CROSS_REL = pct(_CARD, "val", "cross", "relation")
 _LATE_REL = pct(_CARD, "val", "late", "relation")
 _CROSS_COUNT = pct(_CARD, "val", "cross", "count")
 _HELD = {k: pct(_CARD, "heldout", "cross", k) for k in ("exist", "attribute", "count", "relation")}
-_SEEING = pct(_CARD, "ablation", "cross_seeing_keys", "heldout", "all")
-_READING = pct(_CARD, "ablation", "cross_reading_words", "heldout", "all")
+_MEMBERS = metric(_CARD, "metrics", "members", "cross") or []
+
+
+def _one_head(kind: str) -> str:
+    """One cross-attention head on held-out pairs: the mean of the ensemble's members."""
+    if not _MEMBERS:
+        return pct(_CARD, "heldout", "cross", kind)
+    return f"{100 * sum(m['heldout'][kind] for m in _MEMBERS) / len(_MEMBERS):.1f} %"
+
+
+_SEEING = {k: pct(_CARD, "ablation", "cross_seeing_keys", "heldout", k) for k in ("exist", "attribute")}
+_READING = pct(_CARD, "ablation", "cross_reading_words", "heldout", "attribute")
+_ONE = {k: _one_head(k) for k in ("exist", "attribute")}
+_EACH_HELD_ATTR = ", ".join(f"{100 * m['heldout']['attribute']:.1f} %" for m in _MEMBERS) or "—"
 _CROSS_HELD_ALL = pct(_CARD, "heldout", "cross", "all")
 _TRAIN_SCENES = f"{(metric(_CARD, 'data', 'train_scenes') or 0):,}"
 _MINUTES = minutes(_CARD)
@@ -177,10 +189,10 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
     "multimodal.live_title": ("🏋️ Train a head yourself", "🏋️ 自己训练一个头"),
     "multimodal.live_intro": (
         f"A fresh head, trained live on 400 scenes for a few hundred steps (the shipped heads trained "
-        f"{_MINUTES} minutes in all on {_TRAIN_SCENES} scenes), then measured beside the shipped one on 100 new scenes. "
-        "The pooled heads learn in seconds and stop improving; the attention heads keep going.",
+        f"{_MINUTES} minutes in all on {_TRAIN_SCENES} scenes), then measured beside the shipped one on 100 new scenes "
+        "(the shipped cross-attention head averages three such heads). The pooled heads learn in seconds and stop improving; the attention heads keep going.",
         f"一个新的融合头，在 400 个场景上现场训练几百步（随附的头在 {_TRAIN_SCENES} 个场景上总共训练了 {_MINUTES} 分钟），然后在 100 个新场景上"
-        "与随附的头比较。池化的头几秒就学会并停止进步；注意力头则持续进步。"),
+        "与随附的头比较（随附的交叉注意力头是三个这样的头的平均）。池化的头几秒就学会并停止进步；注意力头则持续进步。"),
     "multimodal.train_head": ("Head", "融合头"),
     "multimodal.train_steps": ("Steps", "步数"),
     "multimodal.train": ("Train", "训练"),
@@ -223,10 +235,14 @@ read a 16 × 16 grid of patch features instead: relations stayed at chance and h
   sigmoid(score), a soft count.
 - *Colour-blind and shape-blind queries*: half the heads' keys see only colour, half only shape. With keys that
   see everything, "star" learns that stars are never purple (no purple star is in training) and misses the one
-  that is: {_SEEING} of held-out questions right instead of {_CROSS_HELD_ALL}.
+  that is: on held-out pairs, existence {_SEEING['exist']} and attribute {_SEEING['attribute']}, against
+  {_ONE['exist']} and {_ONE['attribute']} with blind keys (one head: the mean of three seeds).
 - *Answers from what was found*: the answer is read from what attention added to each word, not from the word
-  itself, or the head learns answer priors per question (VQA-CP's language-prior problem): {_READING} of held-out
-  questions right.
+  itself, or the head learns answer priors per question (VQA-CP's language-prior problem): held-out attribute
+  questions {_READING} against {_ONE['attribute']}.
+- *Three heads, averaged*: on pairs it never saw, one head's answers depend on its random start (attribute
+  questions: {_EACH_HELD_ATTR} for three seeds). The shipped cross-attention head is the three averaged (a deep
+  ensemble): {_CROSS_HELD_ALL} of held-out questions right.
 
 **Things to try.**
 1. Ask "how many …?" and "is the … left or right of the …?" on a few 🎲 scenes: which heads get them right?
@@ -251,9 +267,12 @@ CLIP 读出每个裁剪图的颜色，YOLO 给出形状和框（`python training
 **注意力头需要的东西**（后两项在卡片中测量：去掉它们再训练这个头）：
 - *计数*：无论有多少物体匹配，softmax 权重之和都是 1，所以每个头还传出 sigmoid(分数) 之和，即一个软计数。
 - *看不见颜色、看不见形状的查询*：一半头的键只看颜色，一半只看形状。如果键什么都能看，“star”会学到星形从来不是紫色的
-  （训练中没有紫色星形），于是错过真正的紫色星形：留出问题的正确率为 {_SEEING}，而不是 {_CROSS_HELD_ALL}。
+  （训练中没有紫色星形），于是错过真正的紫色星形：在留出组合上，存在问题 {_SEEING['exist']}、属性问题 {_SEEING['attribute']}，而键看不见另一通道时为
+  {_ONE['exist']} 和 {_ONE['attribute']}（单个头：三个种子的平均）。
 - *从找到的东西读答案*：答案从注意力给每个词加上的内容读出，而不是从词本身读出，否则融合头会学到每个问题的答案先验
-  （VQA-CP 的语言先验问题）：留出问题的正确率只有 {_READING}。
+  （VQA-CP 的语言先验问题）：留出组合的属性问题只有 {_READING}，而不是 {_ONE['attribute']}。
+- *三个头取平均*：在从未见过的组合上，单个头的回答取决于它的随机初始值（属性问题，三个种子分别为 {_EACH_HELD_ATTR}）。
+  随附的交叉注意力头是这三个的平均（深度集成）：留出问题答对 {_CROSS_HELD_ALL}。
 
 **试一试。**
 1. 在几个 🎲 场景上问“how many …?”和“is the … left or right of the …?”：哪些头答对了？

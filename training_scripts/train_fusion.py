@@ -33,17 +33,18 @@ import torch
 
 from models.checkpoints import save_checkpoint
 from models.multimodal import data, features, training
-from models.multimodal.fusion import ABLATIONS, HEADS, WIDTH
+from models.multimodal.fusion import ABLATIONS, HEADS, MEMBERS, WIDTH, Ensemble
 from models.multimodal.pipelines import evaluate_text_to_mask
 from models.multimodal.questions import ANSWERS, KINDS
 
 # The recipe. Plain values; --quick swaps in QUICK. Every value lands in the card.
 FULL = dict(
-    train_scenes=5000, val_scenes=500, heldout_scenes=500,
+    train_scenes=4000, val_scenes=500, heldout_scenes=500,
     train_per_kind=2, eval_per_kind=1,            # questions of each kind per scene
-    # A step is ~3 ms for the pooled heads, ~35 ms for the attention heads (8 object tokens, batch
-    # 64, 2 cores); finding and reading the objects (~17 scenes/s) takes most of the budget.
-    steps={"late": 3000, "concat": 3000, "cross": 3000, "gated": 3000} | {a: 3000 for a in ABLATIONS},
+    # A step is ~5 ms for the pooled heads, ~45 ms for a cross-attention head, ~70 ms for the gated
+    # one (8 object tokens, batch 64, 2 cores); finding and reading the objects runs ~17 scenes/s.
+    # cross: each of its 3 members; the ablations as many steps as one member.
+    steps={"late": 3000, "concat": 3000, "cross": 3000, "gated": 2000} | {a: 3000 for a in ABLATIONS},
     lr={"late": 3e-3, "concat": 3e-3, "cross": 3e-3, "gated": 3e-3} | {a: 3e-3 for a in ABLATIONS},
     batch_size=64, weight_decay=0.01, warmup_frac=0.05, seed=0, threads=2,
     text_to_mask_scenes=200,      # held-out scenes the two text -> mask pipelines are measured on
@@ -62,16 +63,29 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def train_head(kind: str, train: data.QASet, recipe: dict, dims: tuple[int, int, int], log=print):
-    head = training.fresh_head(kind, dims, recipe["seed"])
+def train_head(kind: str, train: data.QASet, recipe: dict, dims: tuple[int, int, int], log=print, seed=None):
+    seed = recipe["seed"] if seed is None else seed
+    head = training.fresh_head(kind, dims, seed)
     plan = training.Recipe(steps=recipe["steps"][kind], lr=recipe["lr"][kind], batch_size=recipe["batch_size"],
-                           weight_decay=recipe["weight_decay"], warmup_frac=recipe["warmup_frac"], seed=recipe["seed"])
+                           weight_decay=recipe["weight_decay"], warmup_frac=recipe["warmup_frac"], seed=seed)
     every = max(plan.steps // 10, 1)
     for p in training.steps(head, train, plan):
         if p.step % every == 0:
             log(f"  {kind} step {p.step}/{plan.steps} loss {np.mean(p.losses[-50:]):.3f} ({p.seconds:.0f} s)")
     return head.eval(), {"seconds": round(p.seconds, 1), "final_loss": round(float(np.mean(p.losses[-50:])), 4),
                          "parameters": sum(q.numel() for q in head.parameters())}
+
+
+def train_ensemble(kind: str, train, recipe, dims, evals, log=print):
+    """``MEMBERS[kind]`` heads from seeds seed, seed + 1, ... averaged; each member measured too."""
+    members, runs, measured = [], [], []
+    for i in range(MEMBERS[kind]):
+        head, run = train_head(kind, train, recipe, dims, log=log, seed=recipe["seed"] + i)
+        members.append(head)
+        runs.append(run)
+        measured.append({split: data.accuracy_by_kind(head, qa_set) for split, qa_set in evals.items()})
+        log(f"{kind} member {i}: {measured[-1]}")
+    return Ensemble(members).eval(), runs, measured
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -105,8 +119,12 @@ def main(argv: list[str] | None = None) -> dict:
           flush=True)
     dims = (features.DIM, question_encoder.dim, question_encoder.length)
     state, metrics, runs = {}, {split: {} for split in evals}, {}
+    log = lambda m: print(m, flush=True)        # noqa: E731
     for kind in args.heads.split(","):
-        head, runs[kind] = train_head(kind, train, recipe, dims, log=lambda m: print(m, flush=True))
+        if kind in MEMBERS:
+            head, runs[kind], metrics.setdefault("members", {})[kind] = train_ensemble(kind, train, recipe, dims, evals, log)
+        else:
+            head, runs[kind] = train_head(kind, train, recipe, dims, log=log)
         state.update({f"{kind}.{k}": v for k, v in head.state_dict().items()})
         for split, qa_set in evals.items():
             metrics[split][kind] = data.accuracy_by_kind(head, qa_set)
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
     # the cross-attention head without each of its choices: measured, not shipped
     metrics["ablation"] = {}
     for kind in () if args.no_ablation else ABLATIONS:
-        head, runs[kind] = train_head(kind, train, recipe, dims, log=lambda m: print(m, flush=True))
+        head, runs[kind] = train_head(kind, train, recipe, dims, log=log)
         metrics["ablation"][kind] = {split: data.accuracy_by_kind(head, qa_set) for split, qa_set in evals.items()}
         print(f"{kind}: {metrics['ablation'][kind]}", flush=True)
     metrics["majority"] = {split: data.majority_by_kind(train, qa_set) for split, qa_set in evals.items()}
@@ -122,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     card = {
         "model_id": MODEL_ID,
         "task": "visual-question-answering",
-        "architecture": {"heads": list(HEADS), "width": WIDTH, "object_dim": dims[0], "word_dim": dims[1], "word_length": dims[2],
+        "architecture": {"heads": list(HEADS), "members": MEMBERS, "width": WIDTH, "object_dim": dims[0], "word_dim": dims[1], "word_length": dims[2],
                          "objects": features.MAX_OBJECTS, "answers": list(ANSWERS),
                          "features_from": {"clip": clip.weights_sha, "yolo": yolo.weights_sha},
                          "text_to_mask_models": {"clip": clip.weights_sha, "yolo": yolo.weights_sha,

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from models.multimodal import data
-from models.multimodal.fusion import build_head
+from models.multimodal.fusion import build_member
 from models.training.optim import adamw, cosine_with_warmup
 
 
@@ -63,6 +63,7 @@ def steps(head: torch.nn.Module, train: data.QASet, recipe: Recipe,
 
 
 def fresh_head(kind: str, dims: tuple[int, int, int], seed: int = 0) -> torch.nn.Module:
-    """A new head of ``kind``, initialised from ``seed`` (same seed, same starting weights)."""
+    """A new head of ``kind``, initialised from ``seed`` (same seed, same starting weights); for an
+    ensembled kind, one member."""
     torch.manual_seed(seed)
-    return build_head(kind, *dims)
+    return build_member(kind, *dims)

@@ -145,7 +145,7 @@ def test_colour_blind_keys_cannot_see_the_other_channel():
     """A shape-group key is the same whatever the colour channels say (and the other way round):
     what keeps "star" from learning that stars are never purple."""
     from models.multimodal.features import COLOUR, SHAPE
-    head = _head("cross")
+    head = _head("cross").members[0]
     objects = _inputs()[0]
     recoloured = objects.clone()
     recoloured[..., COLOUR] = torch.rand_like(recoloured[..., COLOUR])
@@ -158,6 +158,18 @@ def test_colour_blind_keys_cannot_see_the_other_channel():
     seeing = _head("cross_seeing_keys")
     assert len(seeing.objects(objects)[1]) == 1
     assert not torch.allclose(seeing.objects(objects)[1][0], seeing.objects(recoloured)[1][0])
+
+
+def test_the_cross_head_answers_with_the_mean_of_its_members():
+    from models.multimodal.fusion import MEMBERS
+    head = _head("cross")
+    inputs = _inputs()
+    assert len(head.members) == MEMBERS["cross"] >= 2
+    logits, weights = head(*inputs)
+    members = [m(*inputs) for m in head.members]
+    assert torch.allclose(logits.exp(), torch.stack([l.softmax(-1) for l, _ in members]).mean(0), atol=1e-6)
+    assert torch.allclose(weights, torch.stack([w for _, w in members]).mean(0))
+    assert not torch.allclose(members[0][0], members[1][0])      # the members start apart (their own seeds)
 
 
 def test_padding_words_do_not_change_the_answer():
@@ -194,8 +206,8 @@ def fusion():
 
 def test_committed_heads_keep_their_card_on_a_sample(fusion):
     """Re-measured on 80 new scenes of each split (the card: 500): each head within 0.12 of its card, and
-    the lesson the tab states holds: on seen pairs, cross-attention binds colour to shape (existence,
-    attribute) and relates positions far better than pooled late fusion."""
+    the lesson the tab states holds: on seen pairs, cross-attention binds colour to shape and relates
+    positions far better than pooled late fusion (card: attribute 0.99 vs 0.71, relation 0.91 vs 0.53)."""
     from models.multimodal import data
     for split, seed in (("val", 1), ("heldout", 2)):
         qa = data.build(data.make_scenes(80, 0, split), fusion.object_encoder, fusion.question_encoder, 1, seed, split)
@@ -206,8 +218,9 @@ def test_committed_heads_keep_their_card_on_a_sample(fusion):
                 if kind != "all":
                     assert abs(value - card[head][kind]) <= 0.12, (split, head, kind, value, card[head][kind])
         if split == "val":
-            for kind in ("exist", "attribute", "relation"):
-                assert measured["cross"][kind] > measured["late"][kind] + 0.1, (kind, measured)
+            for kind in ("attribute", "relation"):
+                assert measured["cross"][kind] > measured["late"][kind] + 0.15, (kind, measured)
+            assert measured["cross"]["exist"] > measured["late"]["exist"], measured
 
 
 def test_committed_text_to_mask_keeps_its_card_on_a_sample(fusion):
