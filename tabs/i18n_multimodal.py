@@ -46,8 +46,9 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
         "一个短语找到一个物体，SAM 把它分割出来；每个物体经过每个模型；一句话变成一幅画，再由 CLIP 读回来。然后四个小的"
         "**融合头**用同样冻结的特征回答关于场景的问题，你可以看到用后期、早期或注意力方式连接图像与文字，能回答什么、不能回答什么。"),
     "multimodal.model_ok": (
-        "{label}: {params} parameters; image tokens on a {grid}×{grid} grid, {dim} numbers each.",
-        "{label}：{params} 个参数；图像词元位于 {grid}×{grid} 网格，每个 {dim} 个数。"),
+        "{label}: {params} parameters; up to {objects} object tokens per picture (CLIP's colour, YOLO's shape, "
+        "the box), {dim} numbers each.",
+        "{label}：{params} 个参数；每张图片最多 {objects} 个物体词元（CLIP 的颜色、YOLO 的形状、框），每个 {dim} 个数。"),
     "multimodal.image": ("Scene (read as a 256 px square)", "场景（按 256 像素正方形读取）"),
     "multimodal.random": ("🎲 Random held-out scene", "🎲 随机留出场景"),
     "multimodal.find_tab": ("✂️ Find it, cut it out", "✂️ 找到并分割"),

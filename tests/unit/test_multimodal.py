@@ -232,6 +232,13 @@ def test_committed_text_to_mask_keeps_its_card_on_a_sample(fusion):
         assert abs(got[name]["miou"] - card[name]["miou"]) <= 0.12, (name, got, card)
 
 
+def test_the_loaded_line_names_what_the_predictor_describes(fusion):
+    from tabs.i18n import text
+    for lang in ("en", "zh"):
+        line = text("multimodal.model_ok", lang, label="fusion", **fusion.describe())
+        assert str(fusion.describe()["objects"]) in line and "{" not in line
+
+
 def test_object_tokens_say_what_is_in_the_scene(fusion):
     """Each token is one found object: CLIP's colour a distribution, YOLO's shape one class x its
     confidence, the box on the picture, empty slots all 0; on 20 held-out scenes the tokens name the
