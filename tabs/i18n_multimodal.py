@@ -163,10 +163,10 @@ MULTIMODAL_STRINGS: dict[str, tuple[str, str]] = {
                               "请先生成一个场景（🎲）：工作室只知道自己场景的答案。"),
     "multimodal.no_such_question": ("This scene cannot pose a {kind} question (no object is unique enough): try "
                                     "another kind or scene.", "这个场景无法提出{kind}问题（没有足够独特的物体）：换一种类型或场景。"),
-    "multimodal.cross_map": ("Cross-attention: which objects the words looked at (share of attention; the rest "
-                             "went to “nothing here”)", "交叉注意力：词看向了哪些物体（注意力份额；其余给了“这里没有”）"),
-    "multimodal.gated_map": ("Gated cross-attention: which objects the words looked at",
-                             "门控交叉注意力：词看向了哪些物体"),
+    "multimodal.cross_map": ("Cross-attention: which objects the words looked at (each one's share)",
+                             "交叉注意力：词看向了哪些物体（各自的份额）"),
+    "multimodal.gated_map": ("Gated cross-attention: which objects the words looked at (each one's share)",
+                             "门控交叉注意力：词看向了哪些物体（各自的份额）"),
     "multimodal.accuracy_intro": (
         "**Accuracy per question kind** (from the checkpoint's card: 500 new scenes of seen colour–shape pairs, 500 "
         "scenes of held-out pairs, which no studio model ever saw). What it shows: the pooled heads see one averaged "

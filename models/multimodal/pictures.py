@@ -78,24 +78,25 @@ def crop_with_rollout(crop: np.ndarray, rollout: np.ndarray, size: int = 160) ->
 
 
 def attention_over_objects(scene: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """A head's weight on each object YOLO found: the box tinted in proportion (scaled to the
-    largest weight) and labelled with its share; the rest of the picture dimmed (the head never
-    sees it)."""
+    """A head's weight on each object YOLO found: each box as bright as its weight (scaled to the
+    largest), the rest of the picture dark (the head never sees it), labelled with the object's
+    share of the attention that went to objects."""
     big, scale = _big(scene)
-    out = big.astype(np.float32) * 0.45
+    out = big.astype(np.float32) * 0.25
+    total = float(weights.sum()) if len(weights) else 0.0
     top = max(float(weights.max()), 1e-12) if len(weights) else 1.0
-    pil_boxes = []
-    for box, w in zip(boxes, weights):
-        x1, y1, x2, y2 = (int(round(float(v) * scale)) for v in box)
-        region = big[y1:y2, x1:x2].astype(np.float32)
-        strength = float(w) / top
-        out[y1:y2, x1:x2] = (1 - 0.5 * strength) * region + 0.5 * strength * np.asarray(CHOSEN_RGB, np.float32)
-        pil_boxes.append(((x1, y1, x2, y2), float(w), strength))
+    drawn = []
+    for k in np.argsort(weights):                       # the strongest drawn last, on top
+        x1, y1, x2, y2 = (int(round(float(v) * scale)) for v in boxes[k])
+        strength = float(weights[k]) / top
+        out[y1:y2, x1:x2] = big[y1:y2, x1:x2].astype(np.float32) * (0.25 + 0.75 * strength)
+        drawn.append(((x1, y1, x2, y2), float(weights[k]) / max(total, 1e-12), strength))
     pil = Image.fromarray(out.clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(pil)
-    for (x1, y1, x2, y2), w, strength in pil_boxes:
-        draw.rectangle([x1, y1, x2, y2], outline=CHOSEN_RGB if strength > 0.5 else OTHER_RGB, width=3 if strength > 0.5 else 1)
-        label = f"{100 * w:.0f}%"
+    for (x1, y1, x2, y2), share, strength in drawn:
+        rgb = CHOSEN_RGB if strength > 0.5 else OTHER_RGB
+        draw.rectangle([x1, y1, x2, y2], outline=rgb, width=max(1, round(4 * strength)))
+        label = f"{100 * share:.0f}%"
         draw.rectangle([x1, max(y1 - 14, 0), x1 + 7 * len(label) + 4, max(y1 - 14, 0) + 14], fill=(0, 0, 0))
-        draw.text((x1 + 2, max(y1 - 14, 0) + 1), label, fill=(255, 255, 255))
+        draw.text((x1 + 2, max(y1 - 14, 0) + 1), label, fill=rgb)
     return np.asarray(pil)
