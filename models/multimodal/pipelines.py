@@ -61,14 +61,13 @@ class ScenePatches:
     """CLIP's dense patch embeddings on a 256 px scene read at 128 px (16 x 16 patches): the
     image tower of ``models.clip.modeling`` on a copy whose position embeddings are resized."""
 
-    def __init__(self, clip, visual=None):
-        """``visual``: an already resized copy of the tower to share (the fusion features' own)."""
+    def __init__(self, clip):
         from torch import nn
 
         from models.clip.modeling import ImageTower
         from models.multimodal.features import resized_visual
         holder = nn.Module()
-        holder.visual = visual if visual is not None else resized_visual(clip.model)
+        holder.visual = resized_visual(clip.model)
         self.tower = ImageTower(holder).eval()
         self.norm = clip.norm
         self.grid = int(holder.visual.grid_size[0])
