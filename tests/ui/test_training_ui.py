@@ -37,13 +37,13 @@ def test_train_watch_stop_resume_compare_and_read_the_code(page, studio_url):
     page.locator("#training-run").click()
     status = page.locator("#training-status")
     expect(status).to_contain_text(STEP, timeout=120_000)
-    seen = set()                                   # the curves grow: the step counter moves several times
-    for _ in range(60):
+    seen = set()           # the curves grow: the step counter moves (then Stop at once: a 300-step run is short)
+    for _ in range(150):
         seen.add(_step(page))
-        if len(seen - {-1}) >= 3:
+        if len(seen - {-1}) >= 2:
             break
-        page.wait_for_timeout(250)
-    assert len(seen - {-1}) >= 3, seen
+        page.wait_for_timeout(100)
+    assert len(seen - {-1}) >= 2, seen
     page.locator("#training-stop").click()
     expect(status).to_contain_text("stopped at step", timeout=60_000)
     stopped_at = _step(page)
