@@ -30,9 +30,7 @@ def read_split(encoder, split: str) -> dict:
         if not len(boxes):
             right["found"] += [False] * len(scene.specs)
             continue
-        emb, _ = encoder.clip.embed_images([square_crop(picture, b) for b in boxes])
-        probs = torch.from_numpy(encoder.clip.logit_scale * (emb @ encoder.labels.T)).double().softmax(-1)
-        probs = probs.reshape(len(boxes), len(shapeworld.COLOUR_NAMES), len(shapeworld.SHAPES)).numpy()
+        probs = encoder.label_probs([square_crop(picture, b) for b in boxes])
         centres = boxes.reshape(-1, 2, 2).mean(1)
         for spec in scene.specs:
             gap = np.hypot(*(centres - [spec.cx, spec.cy]).T)

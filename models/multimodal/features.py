@@ -105,11 +105,15 @@ class ObjectEncoder:
         labels = [f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES]
         self.labels = clip_predictor.label_embeddings(labels, list(STUDIO_TEMPLATES))[0]   # (48, D)
 
-    def colours(self, crops: list) -> np.ndarray:
-        """(K, colours): CLIP's zero-shot over the 48 labels, summed over the shapes."""
+    def label_probs(self, crops: list) -> np.ndarray:
+        """(K, colours, shapes): CLIP's zero-shot softmax of each crop over the 48 labels."""
         emb, _ = self.clip.embed_images(crops)
         probs = torch.from_numpy(self.clip.logit_scale * (emb @ self.labels.T)).double().softmax(-1).numpy()
-        return probs.reshape(len(crops), len(COLOUR_NAMES), len(SHAPES)).sum(2).astype(np.float32)
+        return probs.reshape(len(crops), len(COLOUR_NAMES), len(SHAPES))
+
+    def colours(self, crops: list) -> np.ndarray:
+        """(K, colours): CLIP's zero-shot over the 48 labels, summed over the shapes."""
+        return self.label_probs(crops).sum(2).astype(np.float32)
 
     def detect(self, scene: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """YOLO's ``MAX_OBJECTS`` most confident boxes (K, 4), their classes and confidences."""
